@@ -1,0 +1,24 @@
+//! imgperf core: the platform-agnostic half of imgperf.
+//!
+//! Datasets (input files, synthetic prompts), request building, the runner,
+//! statistics and export formats, all behind the [`transport::Transport`] and
+//! [`platform::Runtime`] traits so that the native CLI (tokio + reqwest) and
+//! the browser app (fetch) share every line of logic. No tokio, no reqwest,
+//! no web-sys here: this crate compiles for `wasm32-unknown-unknown`.
+#![deny(missing_docs)]
+
+pub mod corpus;
+pub mod dataset;
+pub mod export;
+pub mod images;
+pub mod metrics;
+pub mod plan;
+pub mod platform;
+pub mod record;
+pub mod request;
+pub mod response;
+pub mod runner;
+pub mod stats;
+pub mod synthetic;
+pub mod tokenizer;
+pub mod transport;

@@ -1,0 +1,99 @@
+//! `RequestRecord`: everything measured about one request, as the runner
+//! produces it and the exports and statistics consume it.
+
+use serde::{Deserialize, Serialize};
+
+/// Which phase a request belongs to. Warmup records never enter the results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Warm-up requests, kept apart from the results.
+    Warmup,
+    /// The measured phase.
+    Profiling,
+}
+
+/// Error of one request, in AIPerf's `{"code","type","message"}` shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ErrorDetails {
+    /// HTTP status, or a pseudo-code (499 cancelled, 408 timeout) when no status arrived.
+    pub code: Option<u16>,
+    /// Classification, e.g. `HTTPError`, `ConnectionError`, `InvalidResponse`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Human-readable message (from the server's error body when it sent one).
+    pub message: String,
+}
+
+/// Everything measured about one request.
+///
+/// Times are monotonic nanoseconds since the run's clock origin
+/// (see [`crate::platform::Runtime`]); exports convert them to epoch ns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    /// 0-based index of the request in the run (AIPerf `session_num`).
+    pub session_num: u64,
+    /// Sent as `X-Request-ID`.
+    pub x_request_id: String,
+    /// Sent as `X-Correlation-ID`.
+    pub x_correlation_id: String,
+    /// Dataset entry this request came from (`session_id` in `inputs.json`).
+    pub conversation_id: String,
+    /// Turn within the conversation (always 0 for single-turn).
+    pub turn_index: u32,
+    /// The URL the request went to (several `--url`: round-robin).
+    pub url: String,
+    /// Warmup or profiling.
+    pub phase: Phase,
+    /// When the request was due to be sent (its credit was issued).
+    pub credit_issued_ns: u64,
+    /// Request start (handed to the transport).
+    pub request_start_ns: u64,
+    /// First byte of the response, if any arrived.
+    pub first_byte_ns: Option<u64>,
+    /// Body fully read, or the failure.
+    pub request_end_ns: u64,
+    /// Which worker slot executed it.
+    pub worker_id: String,
+    /// Cancelled on purpose (run stopped, cancellation rate, grace period over).
+    pub was_cancelled: bool,
+    /// HTTP status, if a response arrived.
+    pub status: Option<u16>,
+    /// Prompt tokens (input sequence length).
+    pub input_sequence_length: Option<u64>,
+    /// Bytes of response body received.
+    pub response_bytes: u64,
+    /// Images present in the response's `data` array.
+    pub image_count: u32,
+    /// `None` for a successful request.
+    pub error: Option<ErrorDetails>,
+}
+
+impl RequestRecord {
+    /// A request is valid (counts in throughput and latency statistics) when it has no error.
+    pub fn is_valid(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// Request latency in ms: body fully read − request start.
+    pub fn latency_ms(&self) -> f64 {
+        ns_to_ms(self.request_end_ns.saturating_sub(self.request_start_ns))
+    }
+
+    /// Time to first byte in ms (request start → first response byte).
+    pub fn waiting_ms(&self) -> Option<f64> {
+        self.first_byte_ns
+            .map(|t| ns_to_ms(t.saturating_sub(self.request_start_ns)))
+    }
+
+    /// Body receive time in ms (first byte → body fully read).
+    pub fn receiving_ms(&self) -> Option<f64> {
+        self.first_byte_ns
+            .map(|t| ns_to_ms(self.request_end_ns.saturating_sub(t)))
+    }
+}
+
+/// Nanoseconds to milliseconds.
+pub fn ns_to_ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
