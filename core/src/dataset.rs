@@ -1,1 +1,424 @@
-//! dataset (in progress).
+//! Input files: `--input-file` with `--custom-dataset-type single_turn`.
+//!
+//! A single_turn file is JSON Lines, one prompt per line, as in the reference
+//! tool: `{"text": "a red fox"}` or `{"texts": ["a red fox", "in snow"]}`,
+//! with optional `extra` (an object merged into the request body), and
+//! optional `timestamp` or `delay` in milliseconds for fixed schedules.
+//! Unknown keys are ignored. Parsing works on text already in memory, so the
+//! browser and the CLI share it; every error names the source and the line.
+
+use serde_json::{Map, Value};
+
+/// One prompt (one row of a single_turn file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetEntry {
+    /// The texts of the turn; at least one, none empty.
+    pub texts: Vec<String>,
+    /// Fields merged into the request body for this prompt (size, seed, ...).
+    pub extra: Option<Map<String, Value>>,
+    /// When to send the request, in ms from the start of a fixed schedule.
+    pub timestamp_ms: Option<f64>,
+    /// How long to wait before sending the request, in ms.
+    pub delay_ms: Option<f64>,
+}
+
+impl DatasetEntry {
+    /// The prompt sent to the server: the texts joined with a space, as the
+    /// reference tool joins the texts of one turn.
+    pub fn prompt(&self) -> String {
+        self.texts.join(" ")
+    }
+}
+
+/// The `--custom-dataset-type` values of the reference tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetType {
+    /// One prompt per line (supported).
+    SingleTurn,
+    /// Conversations of several turns (not supported yet).
+    MultiTurn,
+    /// Prompts drawn from pools of files (not supported yet).
+    RandomPool,
+    /// Mooncake trace replay (not supported yet).
+    MooncakeTrace,
+}
+
+impl DatasetType {
+    /// Every value, in the order the reference tool lists them.
+    pub const ALL: [DatasetType; 4] = [
+        DatasetType::SingleTurn,
+        DatasetType::MultiTurn,
+        DatasetType::RandomPool,
+        DatasetType::MooncakeTrace,
+    ];
+
+    /// The command-line spelling, e.g. `single_turn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetType::SingleTurn => "single_turn",
+            DatasetType::MultiTurn => "multi_turn",
+            DatasetType::RandomPool => "random_pool",
+            DatasetType::MooncakeTrace => "mooncake_trace",
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const ROW_HINT: &str = r#"each line must be a JSON object like {"text": "a red fox"}"#;
+
+/// Why an input file or dataset type was rejected. Each message is one line
+/// naming the file and line, the problem, and what to do.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DatasetError {
+    /// A line is not valid JSON.
+    #[error("{file}:{line}: invalid JSON ({detail}); {hint}", hint = ROW_HINT)]
+    InvalidJson {
+        /// File name.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// The parser's message.
+        detail: String,
+    },
+    /// A line is valid JSON but not an object.
+    #[error("{file}:{line}: found {found}, not an object; {hint}", hint = ROW_HINT)]
+    NotAnObject {
+        /// File name.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What was found, e.g. "an array".
+        found: String,
+    },
+    /// A field has the wrong type or value, or text/texts are missing or both present.
+    #[error("{file}:{line}: {problem}; {hint}", hint = ROW_HINT)]
+    InvalidRow {
+        /// File name.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the row.
+        problem: String,
+    },
+    /// The file has no rows at all.
+    #[error(
+        "{file} contains no prompts; add one JSON object per line, like {{\"text\": \"a red fox\"}}"
+    )]
+    Empty {
+        /// File name.
+        file: String,
+    },
+    /// A dataset type of the reference tool that imgperf does not read yet.
+    #[error(
+        "--custom-dataset-type {0} is not supported yet; use single_turn \
+         (one JSON object per line, like {{\"text\": \"a red fox\"}})"
+    )]
+    UnsupportedType(DatasetType),
+    /// Not a dataset type at all.
+    #[error(
+        "unknown --custom-dataset-type {0:?}; valid values: single_turn, multi_turn, \
+         random_pool, mooncake_trace (only single_turn is supported so far)"
+    )]
+    UnknownType(String),
+}
+
+/// Parse a `--custom-dataset-type` value (case-insensitive, `-` accepted for
+/// `_`). Only `single_turn` is accepted; the other types of the reference tool
+/// give a "not supported yet" error.
+pub fn parse_dataset_type(s: &str) -> Result<DatasetType, DatasetError> {
+    let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+    match DatasetType::ALL.into_iter().find(|t| t.as_str() == norm) {
+        Some(DatasetType::SingleTurn) => Ok(DatasetType::SingleTurn),
+        Some(other) => Err(DatasetError::UnsupportedType(other)),
+        None => Err(DatasetError::UnknownType(s.to_string())),
+    }
+}
+
+/// Parse a single_turn JSON Lines file. `source` names the file in errors.
+/// Blank lines are skipped and a leading UTF-8 BOM is ignored.
+pub fn parse_single_turn(source: &str, content: &str) -> Result<Vec<DatasetEntry>, DatasetError> {
+    let content = content.strip_prefix('\u{feff}').unwrap_or(content);
+    let mut entries = Vec::new();
+    for (index, raw) in content.lines().enumerate() {
+        let line = index + 1;
+        let text = raw.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let row = RowCtx { source, line };
+        let value: Value = serde_json::from_str(text).map_err(|e| row.json_error(&e))?;
+        let Value::Object(obj) = value else {
+            return Err(DatasetError::NotAnObject {
+                file: source.to_string(),
+                line,
+                found: describe(&value).to_string(),
+            });
+        };
+        entries.push(row.entry(obj)?);
+    }
+    if entries.is_empty() {
+        return Err(DatasetError::Empty {
+            file: source.to_string(),
+        });
+    }
+    Ok(entries)
+}
+
+/// Where a row came from, for error messages.
+struct RowCtx<'a> {
+    source: &'a str,
+    line: usize,
+}
+
+impl RowCtx<'_> {
+    fn invalid(&self, problem: impl Into<String>) -> DatasetError {
+        DatasetError::InvalidRow {
+            file: self.source.to_string(),
+            line: self.line,
+            problem: problem.into(),
+        }
+    }
+
+    fn json_error(&self, e: &serde_json::Error) -> DatasetError {
+        // serde_json says "... at line 1 column 12"; the line is always 1 here.
+        let full = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let detail = match full.strip_suffix(&suffix) {
+            Some(msg) => format!("{msg} at column {}", e.column()),
+            None => full,
+        };
+        DatasetError::InvalidJson {
+            file: self.source.to_string(),
+            line: self.line,
+            detail,
+        }
+    }
+
+    fn entry(&self, obj: Map<String, Value>) -> Result<DatasetEntry, DatasetError> {
+        let field = |k: &str| obj.get(k).filter(|v| !v.is_null());
+        let texts = match (field("text"), field("texts")) {
+            (Some(_), Some(_)) => {
+                return Err(self.invalid(r#"has both "text" and "texts"; use one of them"#))
+            }
+            (None, None) => return Err(self.invalid(r#"has no "text" (or "texts") field"#)),
+            (Some(Value::String(s)), None) => vec![self.non_empty("text", s)?],
+            (Some(v), None) => {
+                return Err(
+                    self.invalid(format!(r#""text" must be a string, found {}"#, describe(v)))
+                )
+            }
+            (None, Some(Value::Array(items))) if !items.is_empty() => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => self.non_empty("texts", s),
+                    other => Err(self.invalid(format!(
+                        r#""texts" must be an array of strings, found {} in it"#,
+                        describe(other)
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            (None, Some(Value::Array(_))) => {
+                return Err(self.invalid(r#""texts" is an empty array"#))
+            }
+            (None, Some(v)) => {
+                return Err(self.invalid(format!(
+                    r#""texts" must be an array of strings, found {}"#,
+                    describe(v)
+                )))
+            }
+        };
+        let extra = match field("extra") {
+            None => None,
+            Some(Value::Object(m)) => Some(m.clone()),
+            Some(v) => {
+                return Err(self.invalid(format!(
+                    r#""extra" must be an object like {{"size": "512x512"}}, found {}"#,
+                    describe(v)
+                )))
+            }
+        };
+        let timestamp_ms = self.millis("timestamp", field("timestamp"))?;
+        let delay_ms = self.millis("delay", field("delay"))?;
+        if timestamp_ms.is_some() && delay_ms.is_some() {
+            return Err(self.invalid(r#"has both "timestamp" and "delay"; use one of them"#));
+        }
+        Ok(DatasetEntry {
+            texts,
+            extra,
+            timestamp_ms,
+            delay_ms,
+        })
+    }
+
+    fn non_empty(&self, key: &str, s: &str) -> Result<String, DatasetError> {
+        if s.trim().is_empty() {
+            Err(self.invalid(format!(r#""{key}" is empty; give the prompt text"#)))
+        } else {
+            Ok(s.to_string())
+        }
+    }
+
+    fn millis(&self, key: &str, v: Option<&Value>) -> Result<Option<f64>, DatasetError> {
+        match v {
+            None => Ok(None),
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Some(ms)),
+                _ => Err(self.invalid(format!(
+                    r#""{key}" must be a number of milliseconds >= 0, found {n}"#
+                ))),
+            },
+            Some(other) => Err(self.invalid(format!(
+                r#""{key}" must be a number of milliseconds, found {}"#,
+                describe(other)
+            ))),
+        }
+    }
+}
+
+/// "a string", "an array", ... for error messages.
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(content: &str) -> Result<Vec<DatasetEntry>, DatasetError> {
+        parse_single_turn("image_prompts.jsonl", content)
+    }
+
+    fn err(content: &str) -> String {
+        parse(content).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn tutorial_file() {
+        let file = "{\"text\": \"A serene mountain landscape at sunset\"}\n\
+                    {\"text\": \"A futuristic city with flying cars\"}\n\
+                    {\"text\": \"A cute robot playing with a kitten\"}\n";
+        let rows = parse(file).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1].prompt(), "A futuristic city with flying cars");
+        assert_eq!(rows[0].extra, None);
+        assert_eq!((rows[2].timestamp_ms, rows[2].delay_ms), (None, None));
+    }
+
+    #[test]
+    fn texts_extra_timing_bom_blank_lines_crlf() {
+        let file = "\u{feff}{\"texts\": [\"a red fox\", \"in snow\"], \"extra\": {\"size\": \"1024x1024\", \"seed\": 7}, \"timestamp\": 1500}\r\n\
+                    \r\n   \n\
+                    {\"text\": \"b\", \"delay\": 2.5, \"role\": \"user\", \"type\": \"single_turn\"}";
+        let rows = parse(file).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].prompt(), "a red fox in snow");
+        assert_eq!(rows[0].texts, vec!["a red fox", "in snow"]);
+        let extra = rows[0].extra.as_ref().unwrap();
+        assert_eq!(extra["size"], "1024x1024");
+        assert_eq!(extra["seed"], 7);
+        assert_eq!(rows[0].timestamp_ms, Some(1500.0));
+        assert_eq!(rows[1].delay_ms, Some(2.5));
+        assert_eq!(rows[1].prompt(), "b");
+    }
+
+    #[test]
+    fn invalid_json_names_line_and_column() {
+        let e = err("{\"text\": \"a\"}\n\n{\"text\" \"b\"}\n");
+        assert_eq!(
+            e,
+            "image_prompts.jsonl:3: invalid JSON (expected `:` at column 9); \
+             each line must be a JSON object like {\"text\": \"a red fox\"}"
+        );
+        assert!(err("{\"text\": \"a\" \"b\"}").contains("expected `,` or `}` at column 14"));
+    }
+
+    #[test]
+    fn non_objects_rejected() {
+        assert!(err("[\"a red fox\"]").starts_with("image_prompts.jsonl:1: found an array"));
+        assert!(err("{\"text\":\"a\"}\n\"a red fox\"")
+            .starts_with("image_prompts.jsonl:2: found a string"));
+        assert!(err("42").contains("found a number, not an object"));
+    }
+
+    #[test]
+    fn text_field_rules() {
+        assert!(err("{\"prompt\": \"a\"}").contains(":1: has no \"text\""));
+        assert!(
+            err("{\"text\": \"a\", \"texts\": [\"b\"]}").contains("both \"text\" and \"texts\"")
+        );
+        assert!(err("{\"text\": 5}").contains("\"text\" must be a string, found a number"));
+        assert!(err("{\"text\": \"\"}").contains("\"text\" is empty"));
+        assert!(err("{\"text\": \"   \"}").contains("\"text\" is empty"));
+        assert!(err("{\"texts\": \"a\"}").contains("must be an array of strings, found a string"));
+        assert!(err("{\"texts\": [\"a\", 1]}").contains("found a number in it"));
+        assert!(err("{\"texts\": []}").contains("empty array"));
+        assert!(err("{\"texts\": [\"a\", \"\"]}").contains("\"texts\" is empty"));
+        // null counts as absent
+        assert_eq!(
+            parse("{\"text\": null, \"texts\": [\"x\"]}").unwrap()[0].prompt(),
+            "x"
+        );
+    }
+
+    #[test]
+    fn extra_and_timing_rules() {
+        assert!(err("{\"text\": \"a\", \"extra\": [1]}").contains("\"extra\" must be an object"));
+        assert!(err("{\"text\": \"a\", \"extra\": \"size:512x512\"}").contains("found a string"));
+        assert!(err("{\"text\": \"a\", \"timestamp\": \"5\"}")
+            .contains("\"timestamp\" must be a number"));
+        assert!(err("{\"text\": \"a\", \"delay\": -1}").contains(">= 0"));
+        assert!(err("{\"text\": \"a\", \"delay\": 1, \"timestamp\": 2}")
+            .contains("both \"timestamp\" and \"delay\""));
+        let row = &parse("{\"text\": \"a\", \"extra\": {}, \"timestamp\": 0}").unwrap()[0];
+        assert_eq!(
+            (row.extra.as_ref().map(|m| m.len()), row.timestamp_ms),
+            (Some(0), Some(0.0))
+        );
+    }
+
+    #[test]
+    fn empty_files() {
+        let expected = "image_prompts.jsonl contains no prompts; add one JSON object per line, \
+                        like {\"text\": \"a red fox\"}";
+        assert_eq!(err(""), expected);
+        assert_eq!(err("\u{feff}\n  \n\r\n"), expected);
+    }
+
+    #[test]
+    fn dataset_types() {
+        assert_eq!(
+            parse_dataset_type("single_turn"),
+            Ok(DatasetType::SingleTurn)
+        );
+        assert_eq!(
+            parse_dataset_type("Single-Turn"),
+            Ok(DatasetType::SingleTurn)
+        );
+        for t in ["multi_turn", "random_pool", "mooncake_trace"] {
+            let e = parse_dataset_type(t).unwrap_err();
+            assert!(matches!(e, DatasetError::UnsupportedType(_)));
+            let msg = e.to_string();
+            assert!(
+                msg.contains(t) && msg.contains("not supported yet"),
+                "{msg}"
+            );
+        }
+        let msg = parse_dataset_type("jsonl").unwrap_err().to_string();
+        assert!(msg.contains("\"jsonl\""), "{msg}");
+        for t in DatasetType::ALL {
+            assert!(msg.contains(t.as_str()), "{msg}");
+        }
+    }
+}

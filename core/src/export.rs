@@ -1,1 +1,491 @@
-//! export (in progress).
+//! AIPerf-compatible export formats, as strings and JSON values (writing the
+//! files is the caller's job): per-request record lines
+//! (`profile_export.jsonl`), raw lines with payload and response bodies
+//! (`profile_export_raw.jsonl`), the summary JSON and CSV, and `inputs.json`.
+//!
+//! Records carry monotonic times; every `*_ns` exported here is Unix-epoch
+//! nanoseconds: `wall_origin_ns + monotonic`.
+
+use serde::Serialize;
+use serde::Serializer;
+use serde_json::{json, Map, Value};
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+use crate::metrics::{record_metrics, MetricDef, MetricValue, Summary};
+use crate::record::{ErrorDetails, Phase, RequestRecord};
+use crate::stats::Stats;
+
+/// One response (or SSE event) of a raw export line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RawResponse<'a> {
+    /// Monotonic ns when it was received.
+    pub perf_ns: u64,
+    /// The body (or event data) as text.
+    pub text: &'a str,
+    /// `Content-Type` of the response, if known.
+    pub content_type: Option<&'a str>,
+}
+
+/// Run-level facts the summary JSON needs beyond the [`Summary`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    /// The command line as typed, stored as `input_config.cli_command`.
+    pub cli_command: String,
+    /// The effective configuration, exported as `input_config` (a JSON
+    /// object; anything else is replaced by an empty object).
+    pub input_config: Value,
+    /// The run was stopped before completing.
+    pub was_cancelled: bool,
+    /// Epoch ns of the monotonic clock's origin.
+    pub wall_origin_ns: u64,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    session_num: u64,
+    x_request_id: &'a str,
+    x_correlation_id: &'a str,
+    conversation_id: &'a str,
+    turn_index: u32,
+    credit_issued_ns: u64,
+    request_start_ns: u64,
+    request_ack_ns: Option<u64>,
+    request_end_ns: u64,
+    worker_id: &'a str,
+    benchmark_phase: Phase,
+    was_cancelled: bool,
+    cancellation_time_ns: Option<u64>,
+    url: &'a str,
+    status: Option<u16>,
+}
+
+impl<'a> Metadata<'a> {
+    fn new(rec: &'a RequestRecord, origin: u64) -> Self {
+        let wall = |mono: u64| origin.saturating_add(mono);
+        let end = wall(rec.request_end_ns);
+        Metadata {
+            session_num: rec.session_num,
+            x_request_id: &rec.x_request_id,
+            x_correlation_id: &rec.x_correlation_id,
+            conversation_id: &rec.conversation_id,
+            turn_index: rec.turn_index,
+            credit_issued_ns: wall(rec.credit_issued_ns),
+            request_start_ns: wall(rec.request_start_ns),
+            request_ack_ns: rec.first_byte_ns.map(wall),
+            request_end_ns: end,
+            worker_id: &rec.worker_id,
+            benchmark_phase: rec.phase,
+            was_cancelled: rec.was_cancelled,
+            cancellation_time_ns: rec.was_cancelled.then_some(end),
+            url: &rec.url,
+            status: rec.status,
+        }
+    }
+}
+
+/// Pairs serialized as a JSON object, in their order (a repeated key
+/// appears twice).
+struct Entries<'a, K, V>(&'a [(K, V)]);
+
+impl<K: Serialize, V: Serialize> Serialize for Entries<'_, K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// A record-line metric: `{"value", "unit"}`.
+#[derive(Serialize)]
+struct MetricEntry {
+    value: Value,
+    unit: &'static str,
+}
+
+impl MetricEntry {
+    /// The value is a JSON integer when the metric counts whole things.
+    fn new(def: &MetricDef, v: f64) -> Self {
+        let whole = def.is_integer() && v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64;
+        let value = if whole {
+            Value::from(v as u64)
+        } else {
+            Value::from(v)
+        };
+        MetricEntry {
+            value,
+            unit: def.unit,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RecordLine<'a> {
+    metadata: Metadata<'a>,
+    metrics: Entries<'a, &'static str, MetricEntry>,
+    error: Option<&'a ErrorDetails>,
+}
+
+/// One `profile_export.jsonl` line (no trailing newline).
+pub fn record_line(rec: &RequestRecord, wall_origin_ns: u64) -> String {
+    let metrics: Vec<(&str, MetricEntry)> = record_metrics(rec)
+        .into_iter()
+        .map(|(def, v)| (def.tag, MetricEntry::new(&def, v)))
+        .collect();
+    let line = RecordLine {
+        metadata: Metadata::new(rec, wall_origin_ns),
+        metrics: Entries(&metrics),
+        error: rec.error.as_ref(),
+    };
+    serde_json::to_string(&line).expect("record line serializes")
+}
+
+#[derive(Serialize)]
+struct RawLine<'a> {
+    metadata: Metadata<'a>,
+    start_perf_ns: u64,
+    payload: &'a Value,
+    request_headers: Entries<'a, String, String>,
+    status: Option<u16>,
+    responses: &'a [RawResponse<'a>],
+    error: Option<&'a ErrorDetails>,
+}
+
+/// One `profile_export_raw.jsonl` line (no trailing newline): metadata, the
+/// request payload and headers, and the response body as a string.
+///
+/// Serialized straight from borrows into a buffer sized for the body, so a
+/// multi-MB base64 body is copied once.
+pub fn raw_line(
+    rec: &RequestRecord,
+    wall_origin_ns: u64,
+    payload: &Value,
+    request_headers: &[(String, String)],
+    response: Option<&RawResponse>,
+) -> String {
+    let line = RawLine {
+        metadata: Metadata::new(rec, wall_origin_ns),
+        start_perf_ns: rec.request_start_ns,
+        payload,
+        request_headers: Entries(request_headers),
+        status: rec.status,
+        responses: response.map_or(&[], std::slice::from_ref),
+        error: rec.error.as_ref(),
+    };
+    let body_len = response.map_or(0, |r| r.text.len());
+    let mut buf = Vec::with_capacity(body_len + body_len / 16 + 2048);
+    serde_json::to_writer(&mut buf, &line).expect("raw line serializes");
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
+fn stats_json(unit: &str, s: &Stats) -> Value {
+    json!({
+        "unit": unit, "avg": s.avg, "min": s.min, "max": s.max, "sum": s.sum,
+        "p1": s.p1, "p5": s.p5, "p10": s.p10, "p25": s.p25, "p50": s.p50,
+        "p75": s.p75, "p90": s.p90, "p95": s.p95, "p99": s.p99, "std": s.std,
+    })
+}
+
+/// The summary JSON (`profile_export_aiperf.json`): one key per metric tag,
+/// plus `input_config` (with `cli_command`), `was_cancelled`,
+/// `error_summary`, `start_time`, `end_time` and `cancelled_request_count`.
+pub fn summary_json(summary: &Summary, info: &RunInfo) -> Value {
+    let mut out = Map::new();
+    for m in &summary.metrics {
+        let v = match &m.value {
+            MetricValue::Distribution(s) => stats_json(m.def.unit, s),
+            MetricValue::Scalar(v) => json!({"unit": m.def.unit, "avg": v}),
+        };
+        out.insert(m.def.tag.to_string(), v);
+    }
+    let mut config = match &info.input_config {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    config.insert("cli_command".into(), Value::from(info.cli_command.as_str()));
+    out.insert("input_config".into(), Value::Object(config));
+    out.insert("was_cancelled".into(), Value::from(info.was_cancelled));
+    let errors: Vec<Value> = summary
+        .error_summary
+        .iter()
+        .map(|(details, count)| json!({"error_details": details, "count": count}))
+        .collect();
+    out.insert("error_summary".into(), Value::Array(errors));
+    let time = |mono: Option<u64>| {
+        mono.map_or(Value::Null, |t| {
+            Value::from(format_wall_time(info.wall_origin_ns.saturating_add(t)))
+        })
+    };
+    out.insert("start_time".into(), time(summary.start_ns));
+    out.insert("end_time".into(), time(summary.end_ns));
+    out.insert(
+        "cancelled_request_count".into(),
+        Value::from(summary.cancelled_count),
+    );
+    Value::Object(out)
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The summary CSV (`profile_export_aiperf.csv`): distributions, a blank
+/// line, then `Metric,Value` rows for the scalars; numbers as `%.2f`.
+pub fn summary_csv(summary: &Summary) -> String {
+    let mut out = String::from("Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std\n");
+    let mut scalars = String::from("Metric,Value\n");
+    for m in &summary.metrics {
+        let label = csv_field(&m.def.label());
+        match &m.value {
+            MetricValue::Distribution(s) => {
+                let cols = [
+                    s.avg, s.min, s.max, s.sum, s.p1, s.p5, s.p10, s.p25, s.p50, s.p75, s.p90,
+                    s.p95, s.p99, s.std,
+                ];
+                out.push_str(&label);
+                for c in cols {
+                    out.push_str(&format!(",{c:.2}"));
+                }
+                out.push('\n');
+            }
+            MetricValue::Scalar(v) => scalars.push_str(&format!("{label},{v:.2}\n")),
+        }
+    }
+    out.push('\n');
+    out.push_str(&scalars);
+    out
+}
+
+/// `inputs.json`: `{"data":[{"session_id", "payloads":[payload]}]}` from
+/// `(session_id, payload)` pairs.
+pub fn inputs_json(entries: &[(String, Value)]) -> Value {
+    let data: Vec<Value> = entries
+        .iter()
+        .map(|(id, payload)| json!({"session_id": id, "payloads": [payload]}))
+        .collect();
+    json!({ "data": data })
+}
+
+/// Epoch ns as ISO 8601 UTC without offset, to the (rounded) microsecond:
+/// `2025-10-17T20:22:08.939332`.
+pub fn format_wall_time(epoch_ns: u64) -> String {
+    let micros = epoch_ns / 1000 + u64::from(epoch_ns % 1000 >= 500);
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .expect("u64 epoch ns is in range");
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
+    ))
+    .expect("fixed format")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::tests::{err, rec, tutorial};
+    use crate::metrics::SummaryBuilder;
+
+    const ORIGIN: u64 = 1_760_732_527_000_000_000;
+
+    fn parse(line: &str) -> Value {
+        assert!(!line.ends_with('\n'));
+        serde_json::from_str(line).unwrap()
+    }
+
+    #[test]
+    fn record_line_valid() {
+        let r = rec(3, 1_000_000_000, 12251.41, Some(7));
+        let (start, end) = (ORIGIN + 1_000_000_000, ORIGIN + r.request_end_ns);
+        let v = parse(&record_line(&r, ORIGIN));
+        let metadata = json!({
+            "session_num": 3, "x_request_id": "req-3", "x_correlation_id": "corr-3",
+            "conversation_id": "conv-3", "turn_index": 0, "credit_issued_ns": start,
+            "request_start_ns": start, "request_ack_ns": end - 1_000_000,
+            "request_end_ns": end, "worker_id": "worker_0", "benchmark_phase": "profiling",
+            "was_cancelled": false, "cancellation_time_ns": null,
+            "url": "http://localhost:30000/v1/images/generations", "status": 200,
+        });
+        assert_eq!(v["metadata"], metadata);
+        let metrics = json!({
+            "request_latency": {"value": 12251.41, "unit": "ms"},
+            "input_sequence_length": {"value": 7, "unit": "tokens"},
+            "http_req_waiting": {"value": 12250.41, "unit": "ms"},
+            "http_req_receiving": {"value": 1.0, "unit": "ms"},
+            "response_bytes": {"value": 1000, "unit": "bytes"},
+            "output_image_count": {"value": 1, "unit": "images"},
+        });
+        assert_eq!(v["metrics"], metrics);
+        assert!(v["metrics"]["input_sequence_length"]["value"].is_u64());
+        assert!(v["metrics"]["response_bytes"]["value"].is_u64());
+        assert_eq!(v["error"], Value::Null);
+        assert_eq!(v.as_object().unwrap().len(), 3);
+        // Metrics keep registry order, and `value` before `unit`, in the text.
+        let line = record_line(&r, ORIGIN);
+        assert!(line.find("request_latency") < line.find("input_sequence_length"));
+        assert!(line.contains(r#""input_sequence_length":{"value":7,"unit":"tokens"}"#));
+    }
+
+    #[test]
+    fn record_line_error_cancelled() {
+        let mut r = rec(0, 500, 10.0, Some(9));
+        r.error = Some(err(499, "RequestCancellationError"));
+        (r.was_cancelled, r.first_byte_ns, r.status) = (true, None, None);
+        r.phase = Phase::Warmup;
+        let v = parse(&record_line(&r, ORIGIN));
+        let md = &v["metadata"];
+        assert_eq!(md["request_ack_ns"], Value::Null);
+        assert_eq!(md["cancellation_time_ns"], ORIGIN + r.request_end_ns);
+        assert_eq!(md["benchmark_phase"], "warmup");
+        assert_eq!(md["status"], Value::Null);
+        let want = json!({
+            "metrics": {"error_isl": {"value": 9, "unit": "tokens"}},
+            "error": {"code": 499, "type": "RequestCancellationError",
+                      "message": "RequestCancellationError happened"},
+        });
+        assert_eq!(
+            (&v["metrics"], &v["error"]),
+            (&want["metrics"], &want["error"])
+        );
+    }
+
+    #[test]
+    fn raw_line_with_image_body() {
+        let r = rec(1, 2_000, 5.0, Some(7));
+        let b64 = "QUJD".repeat(300_000); // 1.2 MB
+        let body = json!({"created": 1, "data": [{"b64_json": b64}]}).to_string();
+        let payload = json!({"prompt": "a cat", "model": "m", "n": 1});
+        let headers = [("X-Request-ID".to_string(), "req-1".to_string())];
+        let content_type = Some("application/json");
+        let resp = RawResponse {
+            perf_ns: 7_000,
+            text: &body,
+            content_type,
+        };
+        let v = parse(&raw_line(&r, ORIGIN, &payload, &headers, Some(&resp)));
+        assert_eq!(v["metadata"]["request_start_ns"], ORIGIN + 2_000);
+        assert_eq!(v["start_perf_ns"], 2_000);
+        assert_eq!(v["payload"], payload);
+        assert_eq!(v["request_headers"], json!({"X-Request-ID": "req-1"}));
+        assert_eq!((&v["status"], &v["error"]), (&json!(200), &Value::Null));
+        assert_eq!(v["responses"][0]["perf_ns"], 7_000);
+        assert_eq!(v["responses"][0]["content_type"], "application/json");
+        // What the tutorial's extract_images.py does.
+        let text = v["responses"][0]["text"].as_str().unwrap();
+        let inner: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(inner["data"][0]["b64_json"].as_str().unwrap(), b64);
+    }
+
+    #[test]
+    fn raw_line_without_response() {
+        let mut r = rec(2, 0, 1.0, None);
+        r.error = Some(err(500, "HTTPError"));
+        let v = parse(&raw_line(&r, 0, &json!({"prompt": "x"}), &[], None));
+        assert_eq!(v["responses"], json!([]));
+        assert_eq!(v["request_headers"], json!({}));
+        let e = json!({"code": 500, "type": "HTTPError", "message": "HTTPError happened"});
+        assert_eq!(v["error"], e);
+    }
+
+    /// The tutorial run plus one cancelled failure.
+    fn summary() -> Summary {
+        let mut b = SummaryBuilder::new();
+        tutorial().iter().for_each(|r| b.add(r));
+        let mut e = rec(9, 0, 1.0, Some(5));
+        (e.error, e.was_cancelled) = (Some(err(500, "HTTPError")), true);
+        b.add(&e);
+        b.finish()
+    }
+
+    #[test]
+    fn summary_json_shape() {
+        let info = RunInfo {
+            cli_command: "imgperf profile -m m".into(),
+            input_config: json!({"endpoint": {"type": "image_generation"}}),
+            was_cancelled: false,
+            wall_origin_ns: 1_760_732_528_000_000_000,
+        };
+        let v = summary_json(&summary(), &info);
+        let lat = &v["request_latency"];
+        assert_eq!(format!("{:.2}", lat["p99"].as_f64().unwrap()), "12947.91");
+        let stats = "avg min max sum p1 p5 p10 p25 p50 p75 p90 p95 p99 std";
+        assert!(stats.split(' ').all(|k| lat[k].is_f64()));
+        assert_eq!(
+            (lat.as_object().unwrap().len(), &lat["unit"]),
+            (15, &json!("ms"))
+        );
+        let want = json!({
+            "request_count": {"unit": "requests", "avg": 3.0},
+            "error_request_count": {"unit": "requests", "avg": 1.0},
+            "input_config": {"endpoint": {"type": "image_generation"},
+                             "cli_command": "imgperf profile -m m"},
+            "was_cancelled": false, "cancelled_request_count": 1,
+            "error_summary": [{"count": 1, "error_details":
+                {"code": 500, "type": "HTTPError", "message": "HTTPError happened"}}],
+            "start_time": "2025-10-17T20:22:08.000000",
+            "end_time": "2025-10-17T20:22:46.852742",
+        });
+        for (key, value) in want.as_object().unwrap() {
+            assert_eq!(&v[key], value, "{key}");
+        }
+        assert_eq!(v["error_isl"]["avg"], 5.0);
+        let empty = summary_json(&SummaryBuilder::new().finish(), &info);
+        assert_eq!(
+            (&empty["start_time"], &empty["end_time"]),
+            (&Value::Null, &Value::Null)
+        );
+        assert_eq!(empty["error_summary"], json!([]));
+    }
+
+    #[test]
+    fn summary_csv_layout() {
+        let csv = summary_csv(&summary());
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std"
+        );
+        let latency = "Request Latency (ms),12617.58,12251.41,12954.04,37852.74,12259.33,\
+            12291.00,12330.59,12449.35,12647.29,12800.67,12892.69,12923.37,12947.91,287.62";
+        assert_eq!(lines[1], latency);
+        assert!(lines[2].starts_with("Input Sequence Length (tokens),6.67,6.00,7.00,20.00,"));
+        let blank = lines.iter().position(|l| l.is_empty()).unwrap();
+        assert!(lines[1..blank].iter().all(|l| l.split(',').count() == 15));
+        assert_eq!(lines[blank + 1], "Metric,Value");
+        assert_eq!(lines[blank + 2], "Request Throughput (requests/sec),0.08");
+        assert!(lines.contains(&"Request Count (requests),3.00"));
+        assert!(lines.contains(&"Error Request Count (requests),1.00"));
+        assert!(csv.ends_with("\n") && !csv.ends_with("\n\n"));
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\", x"), "\"say \"\"hi\"\", x\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+
+    #[test]
+    fn inputs_json_shape() {
+        let v = inputs_json(&[
+            ("s1".into(), json!({"prompt": "a"})),
+            ("s2".into(), json!({})),
+        ]);
+        let first = json!({"session_id": "s1", "payloads": [{"prompt": "a"}]});
+        assert_eq!(
+            (&v["data"][0], v["data"].as_array().unwrap().len()),
+            (&first, 2)
+        );
+        assert_eq!(inputs_json(&[]), json!({"data": []}));
+    }
+
+    #[test]
+    fn wall_time_format() {
+        let t = 1_760_732_528_939_332_000;
+        assert_eq!(format_wall_time(t), "2025-10-17T20:22:08.939332");
+        assert_eq!(format_wall_time(t + 499), "2025-10-17T20:22:08.939332");
+        assert_eq!(format_wall_time(t + 500), "2025-10-17T20:22:08.939333");
+        assert_eq!(
+            format_wall_time(t + 60_667_600),
+            "2025-10-17T20:22:09.000000"
+        );
+        assert_eq!(format_wall_time(0), "1970-01-01T00:00:00.000000");
+    }
+}

@@ -1,1 +1,241 @@
-//! response (in progress).
+//! What a response says: success with N images, or an error in one of the
+//! shapes servers use (OpenAI `{"error":{...}}`, FastAPI `{"detail": ...}`,
+//! `{"error": "string"}`, text/plain). Parses multi-MB bodies without
+//! copying the base64 payloads (borrowed deserialisation).
+
+use crate::record::ErrorDetails;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// The verdict on one HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// `None` when the request succeeded.
+    pub error: Option<ErrorDetails>,
+    /// Entries in `data` (images returned).
+    pub image_count: u32,
+}
+
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow, default)]
+    data: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiError {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+const MAX_MESSAGE: usize = 300;
+
+fn clip(s: &str) -> String {
+    let s = s.trim();
+    if s.len() <= MAX_MESSAGE {
+        return s.to_owned();
+    }
+    let mut end = MAX_MESSAGE;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// The error message carried by a body, if it has a known error shape.
+fn error_message(body: &Body<'_>) -> Option<(Option<String>, String)> {
+    if let Some(raw) = body.error {
+        if let Ok(e) = serde_json::from_str::<OpenAiError>(raw.get()) {
+            if e.message.is_some() || e.kind.is_some() {
+                return Some((e.kind, e.message.unwrap_or_default()));
+            }
+        }
+        if let Ok(s) = serde_json::from_str::<String>(raw.get()) {
+            return Some((None, s));
+        }
+        return Some((None, raw.get().to_owned()));
+    }
+    if let Some(raw) = body.detail {
+        if let Ok(s) = serde_json::from_str::<String>(raw.get()) {
+            return Some((None, s));
+        }
+        // FastAPI validation errors: a list of {"loc", "msg", "type"}.
+        if let Ok(items) = serde_json::from_str::<Vec<serde_json::Value>>(raw.get()) {
+            let msgs: Vec<String> = items
+                .iter()
+                .map(|i| {
+                    let loc = i["loc"]
+                        .as_array()
+                        .map(|l| {
+                            l.iter()
+                                .map(|p| p.to_string().trim_matches('"').to_owned())
+                                .collect::<Vec<_>>()
+                                .join(".")
+                        })
+                        .unwrap_or_default();
+                    let msg = i["msg"].as_str().unwrap_or("invalid");
+                    if loc.is_empty() {
+                        msg.to_owned()
+                    } else {
+                        format!("{loc}: {msg}")
+                    }
+                })
+                .collect();
+            return Some((Some("validation_error".into()), msgs.join("; ")));
+        }
+        return Some((None, raw.get().to_owned()));
+    }
+    None
+}
+
+fn status_type(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        408 => "RequestTimeout",
+        413 => "PayloadTooLarge",
+        422 => "UnprocessableEntity",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        s if s >= 500 => "ServerError",
+        _ => "HTTPError",
+    }
+}
+
+/// Judge a complete response by status and body.
+pub fn analyze(status: u16, body: &[u8]) -> Analysis {
+    let parsed = serde_json::from_slice::<Body<'_>>(body);
+    if !(200..300).contains(&status) {
+        let (kind, message) = match parsed.as_ref().ok().and_then(error_message) {
+            Some((kind, msg)) => (kind, msg),
+            None => (None, String::from_utf8_lossy(body).into_owned()),
+        };
+        let message = if message.trim().is_empty() {
+            format!("HTTP {status} with an empty body")
+        } else {
+            clip(&message)
+        };
+        return Analysis {
+            error: Some(ErrorDetails {
+                code: Some(status),
+                kind: kind.unwrap_or_else(|| status_type(status).to_owned()),
+                message,
+            }),
+            image_count: 0,
+        };
+    }
+    let invalid = |message: String| Analysis {
+        error: Some(ErrorDetails {
+            code: Some(status),
+            kind: "InvalidResponse".into(),
+            message,
+        }),
+        image_count: 0,
+    };
+    let body_ok = match parsed {
+        Ok(b) => b,
+        Err(e) => {
+            let preview = clip(&String::from_utf8_lossy(&body[..body.len().min(120)]));
+            return invalid(format!(
+                "response body is not a JSON object ({e}): {preview:?}"
+            ));
+        }
+    };
+    if let Some((_, msg)) = error_message(&body_ok) {
+        return invalid(format!("HTTP {status} carrying an error: {}", clip(&msg)));
+    }
+    match body_ok.data {
+        None => invalid("response has no \"data\" array".into()),
+        Some(d) if d.is_empty() => invalid("response \"data\" is empty: no image returned".into()),
+        Some(d) => Analysis {
+            error: None,
+            image_count: d.len() as u32,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(status: u16, body: &str) -> ErrorDetails {
+        analyze(status, body.as_bytes()).error.expect("an error")
+    }
+
+    #[test]
+    fn success_counts_images() {
+        let a = analyze(
+            200,
+            br#"{"created":1,"data":[{"b64_json":"iVBOR"},{"b64_json":"iVBOR"}]}"#,
+        );
+        assert_eq!(
+            a,
+            Analysis {
+                error: None,
+                image_count: 2
+            }
+        );
+    }
+
+    #[test]
+    fn error_shapes() {
+        let e = err(
+            400,
+            r#"{"error":{"message":"bad size","type":"invalid_request_error","param":"size","code":null}}"#,
+        );
+        assert_eq!(
+            (e.code, e.kind.as_str(), e.message.as_str()),
+            (Some(400), "invalid_request_error", "bad size")
+        );
+        let e = err(404, r#"{"detail":"Not Found"}"#);
+        assert_eq!(
+            (e.kind.as_str(), e.message.as_str()),
+            ("NotFound", "Not Found")
+        );
+        let e = err(
+            422,
+            r#"{"detail":[{"loc":["body","prompt"],"msg":"field required","type":"missing"}]}"#,
+        );
+        assert_eq!(e.message, "body.prompt: field required");
+        let e = err(500, r#"{"error":"model crashed"}"#);
+        assert_eq!(
+            (e.kind.as_str(), e.message.as_str()),
+            ("InternalServerError", "model crashed")
+        );
+        let e = err(500, "Internal Server Error");
+        assert_eq!(e.message, "Internal Server Error");
+        let e = err(503, "");
+        assert_eq!(e.message, "HTTP 503 with an empty body");
+    }
+
+    #[test]
+    fn bad_success_bodies_are_errors() {
+        assert_eq!(err(200, "<html>oops</html>").kind, "InvalidResponse");
+        assert!(err(200, r#"{"created":1,"data":[]}"#)
+            .message
+            .contains("empty"));
+        assert!(err(200, r#"{"created":1}"#).message.contains("no \"data\""));
+        assert!(err(200, r#"{"error":{"message":"quota"}}"#)
+            .message
+            .contains("quota"));
+        assert!(err(200, "[1,2]").message.contains("not a JSON object"));
+    }
+
+    #[test]
+    fn long_messages_are_clipped() {
+        let long = "é".repeat(1000);
+        let e = err(500, &long);
+        assert!(e.message.len() <= MAX_MESSAGE + 4);
+    }
+}

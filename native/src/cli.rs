@@ -1,0 +1,266 @@
+//! Command-line definition: `imgperf profile` with AIPerf's flags (so a
+//! user's `aiperf profile ...` runs with only the program name changed),
+//! `imgperf serve-mock` and `imgperf extract`.
+
+use crate::extract::ExtractArgs;
+use crate::mock::MockArgs;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Benchmark image-generation servers that speak the OpenAI Images API.
+#[derive(Debug, Parser)]
+#[command(name = "imgperf", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a benchmark (AIPerf-compatible flags).
+    Profile(Box<ProfileArgs>),
+    /// Run the embedded mock image server.
+    ServeMock(MockArgs),
+    /// Save the images of a raw export (`--export-level raw`) as files.
+    Extract(ExtractArgs),
+}
+
+/// How much per-request data to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportLevel {
+    /// Summary JSON/CSV only.
+    Summary,
+    /// Plus `profile_export.jsonl`, one record per request (default).
+    Records,
+    /// Plus `profile_export_raw.jsonl` with every payload and response body.
+    Raw,
+}
+
+/// Console UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Ui {
+    /// Progress bar (imgperf has no full-screen dashboard; same as simple).
+    Dashboard,
+    /// Progress bar on stderr when it is a terminal.
+    Simple,
+    /// No progress output.
+    None,
+}
+
+/// `imgperf profile`.
+#[derive(Debug, Clone, Args)]
+#[command(next_line_help = false)]
+pub struct ProfileArgs {
+    // ---- Endpoint ----
+    /// Model name sent in the payload (required unless --mock).
+    #[arg(
+        short = 'm',
+        long = "model",
+        alias = "model-names",
+        help_heading = "Endpoint"
+    )]
+    pub model: Option<String>,
+    /// Endpoint type; imgperf speaks `image_generation` (OpenAI Images API).
+    #[arg(long, default_value = "image_generation", help_heading = "Endpoint")]
+    pub endpoint_type: String,
+    /// Path override for the endpoint (default /v1/images/generations).
+    #[arg(
+        long = "endpoint",
+        alias = "custom-endpoint",
+        help_heading = "Endpoint"
+    )]
+    pub endpoint: Option<String>,
+    /// Server URL; repeat for round-robin over several servers. `http://` is added when no scheme.
+    #[arg(
+        short = 'u',
+        long = "url",
+        default_value = "localhost:8000",
+        help_heading = "Endpoint"
+    )]
+    pub url: Vec<String>,
+    /// Whole-exchange timeout per request, in seconds.
+    #[arg(long, default_value_t = 21600.0, help_heading = "Endpoint")]
+    pub request_timeout_seconds: f64,
+    /// API key, sent as `Authorization: Bearer <key>`; never written to logs or artifacts.
+    #[arg(
+        long,
+        env = "IMGPERF_API_KEY",
+        hide_env_values = true,
+        help_heading = "Endpoint"
+    )]
+    pub api_key: Option<String>,
+    /// Extra header `Name:value`; repeatable.
+    #[arg(short = 'H', long = "header", help_heading = "Endpoint")]
+    pub header: Vec<String>,
+    /// Ask for a streamed response (`"stream": true`).
+    #[arg(long, help_heading = "Endpoint")]
+    pub streaming: bool,
+    /// Largest response body accepted, in bytes; a larger one is an error for that request.
+    #[arg(long, default_value_t = 256 * 1024 * 1024, help_heading = "Endpoint")]
+    pub max_response_bytes: usize,
+
+    // ---- Input ----
+    /// Extra payload fields: `key:value` (coerced: true/false, null, ints, floats), a comma list, or a JSON object; repeatable.
+    #[arg(long, help_heading = "Input")]
+    pub extra_inputs: Vec<String>,
+    /// JSONL prompts file: one `{"text": ...}` or `{"texts": [...]}` per line, optional `extra` object.
+    #[arg(long, help_heading = "Input")]
+    pub input_file: Option<PathBuf>,
+    /// Format of --input-file.
+    #[arg(long, default_value = "single_turn", help_heading = "Input")]
+    pub custom_dataset_type: String,
+    /// Seed for prompts, sampling order and ids: same seed → identical inputs.json.
+    #[arg(long, help_heading = "Input")]
+    pub random_seed: Option<u64>,
+    /// How requests pick dataset entries: sequential, random or shuffle.
+    #[arg(long, default_value = "sequential", help_heading = "Input")]
+    pub dataset_sampling_strategy: String,
+    /// Mean prompt length in tokens for synthetic prompts (no --input-file).
+    #[arg(long, alias = "isl", default_value_t = 550.0, help_heading = "Input")]
+    pub synthetic_input_tokens_mean: f64,
+    /// Standard deviation of synthetic prompt lengths in tokens.
+    #[arg(
+        long,
+        alias = "isl-stddev",
+        default_value_t = 0.0,
+        help_heading = "Input"
+    )]
+    pub synthetic_input_tokens_stddev: f64,
+    /// Synthetic prompts to generate (requests cycle through them).
+    #[arg(
+        long,
+        alias = "num-prompts",
+        alias = "num-conversations",
+        default_value_t = 100,
+        help_heading = "Input"
+    )]
+    pub num_dataset_entries: usize,
+
+    // ---- Tokenizer ----
+    /// Tokenizer for input sequence lengths: `gpt2` (bundled), a tokenizer.json, a directory holding one,
+    /// or a Hugging Face model id found in the local cache. Default: the model's, else bundled gpt2.
+    #[arg(long, help_heading = "Tokenizer")]
+    pub tokenizer: Option<String>,
+    /// Accepted for AIPerf compatibility (the local cache's `main` revision is used).
+    #[arg(long, default_value = "main", help_heading = "Tokenizer")]
+    pub tokenizer_revision: String,
+    /// Accepted for AIPerf compatibility (no code is ever run from a tokenizer).
+    #[arg(long, help_heading = "Tokenizer")]
+    pub tokenizer_trust_remote_code: bool,
+
+    // ---- Load ----
+    /// Requests in flight at once (closed loop).
+    #[arg(long, default_value_t = 1, help_heading = "Load")]
+    pub concurrency: usize,
+    /// Requests to send (default max(10, 2 × concurrency), as AIPerf).
+    #[arg(long, alias = "num-requests", help_heading = "Load")]
+    pub request_count: Option<u64>,
+    /// Warm-up requests sent first and kept out of the results.
+    #[arg(long, default_value_t = 0, help_heading = "Load")]
+    pub warmup_request_count: u64,
+
+    // ---- Output ----
+    /// Directory for artifacts; a sub-directory per run is made as AIPerf names it.
+    #[arg(long, default_value = "artifacts", help_heading = "Output")]
+    pub artifact_dir: PathBuf,
+    /// How much per-request data to write.
+    #[arg(long, value_enum, default_value_t = ExportLevel::Records, help_heading = "Output")]
+    pub export_level: ExportLevel,
+    /// Prefix for export files instead of `profile_export`.
+    #[arg(long, help_heading = "Output")]
+    pub profile_export_prefix: Option<String>,
+    /// Console UI.
+    #[arg(long, value_enum, default_value_t = Ui::Dashboard, help_heading = "Output")]
+    pub ui: Ui,
+
+    // ---- Mock ----
+    /// Benchmark the embedded mock image server instead of --url (no GPU needed).
+    #[arg(long, help_heading = "Mock")]
+    pub mock: bool,
+    /// Service latency of the embedded mock per request, in ms.
+    #[arg(long, default_value_t = 50.0, help_heading = "Mock")]
+    pub mock_latency_ms: f64,
+}
+
+impl ProfileArgs {
+    /// `--request-count`, or AIPerf's default for concurrency runs.
+    pub fn effective_request_count(&self) -> u64 {
+        self.request_count
+            .unwrap_or_else(|| (2 * self.concurrency as u64).max(10))
+    }
+}
+
+/// The command line as typed, with secret values replaced, for logs and artifacts.
+pub fn redacted_command_line(args: &[String]) -> String {
+    let mut out = Vec::with_capacity(args.len());
+    let mut hide_next = false;
+    for a in args {
+        if hide_next {
+            out.push("<redacted>".to_owned());
+            hide_next = false;
+            continue;
+        }
+        if a == "--api-key" {
+            hide_next = true;
+            out.push(a.clone());
+        } else if a.starts_with("--api-key=") {
+            out.push("--api-key=<redacted>".to_owned());
+        } else if a.to_ascii_lowercase().starts_with("authorization:") {
+            out.push("Authorization:<redacted>".to_owned());
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "\"'$`\\".contains(c)) {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_is_redacted_in_every_form() {
+        let args: Vec<String> = [
+            "imgperf",
+            "profile",
+            "--api-key",
+            "sk-1",
+            "--api-key=sk-2",
+            "-H",
+            "Authorization: Bearer sk-3",
+            "--model",
+            "m x",
+        ]
+        .map(String::from)
+        .to_vec();
+        let line = redacted_command_line(&args);
+        assert!(!line.contains("sk-"), "{line}");
+        assert!(line.contains("'m x'"));
+    }
+
+    #[test]
+    fn default_request_count_is_aiperfs() {
+        let parse = |extra: &[&str]| {
+            let mut v = vec!["imgperf", "profile", "-m", "x"];
+            v.extend_from_slice(extra);
+            match Cli::parse_from(v).command {
+                Command::Profile(p) => p.effective_request_count(),
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(parse(&[]), 10);
+        assert_eq!(parse(&["--concurrency", "8"]), 16);
+        assert_eq!(parse(&["--request-count", "3"]), 3);
+    }
+}

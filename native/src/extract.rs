@@ -1,0 +1,162 @@
+//! `imgperf extract [RAW_FILE] [OUT_DIR]`: writes the images inside a raw
+//! export (`profile_export_raw.jsonl`) to files, like the tutorial's
+//! `extract_images.py`, but naming the extension from the image's magic bytes.
+//!
+//! Files are `image_{line:04}_{index:02}.{png|jpg|webp}`: `line` is the 1-based
+//! line of the export, `index` the image's position in the body's `data`
+//! array. (Should a record hold several responses with images, the second and
+//! later ones are written as `image_{line:04}_r{response:02}_{index:02}.ext`.)
+//! The export is read one line at a time, so multi-GB files are fine.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use imgperf_core::images::{b64_images_in_body, sniff_format, ImageError};
+use serde::Deserialize;
+
+/// Where `imgperf profile --export-level raw` writes with the tutorial's options.
+pub const DEFAULT_RAW_FILE: &str =
+    "artifacts/black-forest-labs_FLUX.1-dev-openai-image_generation-concurrency1/profile_export_raw.jsonl";
+/// Default output directory, as in the tutorial.
+pub const DEFAULT_OUT_DIR: &str = "extracted_images";
+
+/// Arguments of `imgperf extract`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExtractArgs {
+    /// Raw export to read [default:
+    /// artifacts/black-forest-labs_FLUX.1-dev-openai-image_generation-concurrency1/profile_export_raw.jsonl]
+    #[arg(value_name = "RAW_FILE")]
+    pub raw_file: Option<PathBuf>,
+    /// Directory to write the images to (created if missing) [default: extracted_images]
+    #[arg(value_name = "OUT_DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// One line of the raw export; only what extraction needs.
+#[derive(Deserialize)]
+struct RawRecord {
+    #[serde(default)]
+    responses: Option<Vec<RawResponse>>,
+}
+
+#[derive(Deserialize)]
+struct RawResponse {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// Extracts every `b64_json` image of the raw export; returns how many files
+/// were written. Prints `Extracted: <absolute path>` per image.
+pub fn run_extract(args: &ExtractArgs) -> anyhow::Result<usize> {
+    let raw_file = args
+        .raw_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_RAW_FILE));
+    let out_dir = args
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR));
+    let file = match File::open(&raw_file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "raw export {} not found: run `imgperf profile ... --export-level raw` first \
+             (it writes profile_export_raw.jsonl in the run's artifact directory), \
+             or pass its path: `imgperf extract RAW_FILE [OUT_DIR]`",
+            raw_file.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", raw_file.display())),
+    };
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
+
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    let mut line_no = 0usize;
+    let mut written = 0usize;
+    loop {
+        line.clear();
+        line_no += 1;
+        let read = reader
+            .read_line(&mut line)
+            .with_context(|| format!("{}:{line_no}: cannot read line", raw_file.display()))?;
+        if read == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: RawRecord = serde_json::from_str(&line).with_context(|| {
+            format!("{}:{line_no}: not a raw export record", raw_file.display())
+        })?;
+        for (resp_no, resp) in record.responses.unwrap_or_default().iter().enumerate() {
+            let Some(text) = resp.text.as_deref() else {
+                continue;
+            };
+            written += extract_body(text, &out_dir, line_no, resp_no, &raw_file)?;
+        }
+    }
+    if written == 0 {
+        eprintln!(
+            "warning: no b64_json images found in {} (were the images returned as URLs?)",
+            raw_file.display()
+        );
+    }
+    Ok(written)
+}
+
+/// Writes the images of one response body; returns how many.
+fn extract_body(
+    text: &str,
+    out_dir: &Path,
+    line_no: usize,
+    resp_no: usize,
+    raw_file: &Path,
+) -> anyhow::Result<usize> {
+    let images = match b64_images_in_body(text) {
+        Ok(images) => images,
+        // Error bodies ({"error":...}) and non-JSON answers carry no images.
+        Err(ImageError::NoData(_)) => return Ok(0),
+        Err(e) => {
+            eprintln!(
+                "warning: {}:{line_no}: response {resp_no} skipped: {e}",
+                raw_file.display()
+            );
+            return Ok(0);
+        }
+    };
+    let mut written = 0;
+    for image in images {
+        let image = match image {
+            Ok(image) => image,
+            Err(e) => {
+                eprintln!("warning: {}:{line_no}: {e}; skipped", raw_file.display());
+                continue;
+            }
+        };
+        let ext = match sniff_format(&image.bytes) {
+            Some(format) => format.extension(),
+            None => {
+                eprintln!(
+                    "warning: {}:{line_no}: data[{}] is not a PNG, JPEG or WebP image; saved as .bin",
+                    raw_file.display(),
+                    image.index
+                );
+                "bin"
+            }
+        };
+        let name = if resp_no == 0 {
+            format!("image_{line_no:04}_{:02}.{ext}", image.index)
+        } else {
+            format!("image_{line_no:04}_r{resp_no:02}_{:02}.{ext}", image.index)
+        };
+        let path = out_dir.join(name);
+        std::fs::write(&path, &image.bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let shown = std::fs::canonicalize(&path).unwrap_or(path);
+        println!("Extracted: {}", shown.display());
+        written += 1;
+    }
+    Ok(written)
+}

@@ -1,0 +1,34 @@
+//! imgperf native front end: the CLI, the reqwest/tokio transport, artifact
+//! files, console output and the embedded mock image server. The binary
+//! (`main.rs`) only parses arguments and calls [`run`].
+
+pub mod artifacts;
+pub mod cli;
+pub mod console;
+pub mod extract;
+pub mod mock;
+pub mod profile;
+pub mod runtime;
+pub mod tokenizer_source;
+pub mod transport;
+
+use cli::{Cli, Command};
+
+/// Run a parsed command line; `argv` is the raw command line (for the record, redacted).
+pub async fn run(cli: Cli, argv: &[String]) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Profile(args) => {
+            let report = profile::profile(&args, argv).await?;
+            Ok(if report.was_cancelled { 130 } else { 0 })
+        }
+        Command::ServeMock(args) => {
+            mock::serve_forever(args).await?;
+            Ok(0)
+        }
+        Command::Extract(args) => {
+            let n = extract::run_extract(&args)?;
+            eprintln!("{n} images extracted");
+            Ok(0)
+        }
+    }
+}

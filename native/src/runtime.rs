@@ -1,0 +1,69 @@
+//! The tokio implementation of core's `Runtime`: a monotonic clock anchored at
+//! creation (with the matching wall-clock origin), timers and task spawning
+//! on the multi-threaded runtime.
+
+use imgperf_core::platform::{MaybeSend, Runtime};
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+/// Clock and executor backed by tokio.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioRuntime {
+    origin: Instant,
+    wall_origin_ns: u64,
+}
+
+impl TokioRuntime {
+    /// A runtime whose clock starts now.
+    pub fn new() -> Self {
+        let wall_origin_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        TokioRuntime {
+            origin: Instant::now(),
+            wall_origin_ns,
+        }
+    }
+
+    /// The tokio instant of a clock reading.
+    pub fn instant_at(&self, ns: u64) -> Instant {
+        self.origin + Duration::from_nanos(ns)
+    }
+}
+
+impl Default for TokioRuntime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Runtime for TokioRuntime {
+    fn now_ns(&self) -> u64 {
+        self.origin.elapsed().as_nanos() as u64
+    }
+
+    fn wall_origin_ns(&self) -> u64 {
+        self.wall_origin_ns
+    }
+
+    fn sleep_until(&self, deadline_ns: u64) -> impl Future<Output = ()> + MaybeSend {
+        tokio::time::sleep_until(self.instant_at(deadline_ns))
+    }
+
+    fn spawn<F>(&self, fut: F) -> impl Future<Output = F::Output> + MaybeSend
+    where
+        F: Future + MaybeSend + 'static,
+        F::Output: MaybeSend + 'static,
+    {
+        let handle = tokio::spawn(fut);
+        async move {
+            match handle.await {
+                Ok(v) => v,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => panic!("request task was cancelled: {e}"),
+            }
+        }
+    }
+}
