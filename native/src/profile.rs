@@ -215,6 +215,7 @@ fn progress_bar(args: &ProfileArgs, total: u64) -> Option<ProgressBar> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    bar.set_message("0 errors");
     bar.enable_steady_tick(Duration::from_millis(200));
     Some(bar)
 }
