@@ -49,6 +49,7 @@ struct Metadata<'a> {
     conversation_id: &'a str,
     turn_index: u32,
     credit_issued_ns: u64,
+    slot_acquired_ns: u64,
     request_start_ns: u64,
     request_ack_ns: Option<u64>,
     request_end_ns: u64,
@@ -71,6 +72,7 @@ impl<'a> Metadata<'a> {
             conversation_id: &rec.conversation_id,
             turn_index: rec.turn_index,
             credit_issued_ns: wall(rec.credit_issued_ns),
+            slot_acquired_ns: wall(rec.slot_acquired_ns),
             request_start_ns: wall(rec.request_start_ns),
             request_ack_ns: rec.first_byte_ns.map(wall),
             request_end_ns: end,
@@ -301,7 +303,7 @@ mod tests {
         let v = parse(&record_line(&r, ORIGIN));
         let metadata = json!({
             "session_num": 3, "x_request_id": "req-3", "x_correlation_id": "corr-3",
-            "conversation_id": "conv-3", "turn_index": 0, "credit_issued_ns": start,
+            "conversation_id": "conv-3", "turn_index": 0, "credit_issued_ns": start, "slot_acquired_ns": start,
             "request_start_ns": start, "request_ack_ns": end - 1_000_000,
             "request_end_ns": end, "worker_id": "worker_0", "benchmark_phase": "profiling",
             "was_cancelled": false, "cancellation_time_ns": null,

@@ -300,6 +300,7 @@ pub(crate) mod tests {
             url: "http://localhost:30000/v1/images/generations".into(),
             phase: Phase::Profiling,
             credit_issued_ns: start_ns,
+            slot_acquired_ns: start_ns,
             request_start_ns: start_ns,
             first_byte_ns: Some(end - 1_000_000),
             request_end_ns: end,

@@ -47,6 +47,9 @@ pub struct RequestRecord {
     pub phase: Phase,
     /// When the request was due to be sent (its credit was issued).
     pub credit_issued_ns: u64,
+    /// When a concurrency slot was free for it (equals `credit_issued_ns`
+    /// unless it waited in the client-side queue).
+    pub slot_acquired_ns: u64,
     /// Request start (handed to the transport).
     pub request_start_ns: u64,
     /// First byte of the response, if any arrived.
@@ -84,6 +87,21 @@ impl RequestRecord {
     pub fn waiting_ms(&self) -> Option<f64> {
         self.first_byte_ns
             .map(|t| ns_to_ms(t.saturating_sub(self.request_start_ns)))
+    }
+
+    /// Schedule lag in ms: request start − scheduled time (includes client queue time).
+    pub fn schedule_lag_ms(&self) -> f64 {
+        ns_to_ms(self.request_start_ns.saturating_sub(self.credit_issued_ns))
+    }
+
+    /// Time spent waiting for a free concurrency slot, in ms.
+    pub fn queue_ms(&self) -> f64 {
+        ns_to_ms(self.slot_acquired_ns.saturating_sub(self.credit_issued_ns))
+    }
+
+    /// Latency measured from the scheduled time (coordinated-omission aware), in ms.
+    pub fn latency_from_scheduled_ms(&self) -> f64 {
+        ns_to_ms(self.request_end_ns.saturating_sub(self.credit_issued_ns))
     }
 
     /// Body receive time in ms (first byte → body fully read).

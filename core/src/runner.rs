@@ -1,61 +1,95 @@
-//! The runner: drives a closed loop of `--concurrency` workers over a
-//! [`Workload`] through any [`Transport`], on any [`Runtime`]. Each request
-//! runs as its own task (natively on a worker thread), where its response is
-//! judged and its export lines are serialised, so multi-MB bodies never queue
-//! behind one thread; the runner hands finished requests to a
-//! [`RecordSink`] as they complete, so nothing accumulates in memory.
+//! The runner: releases requests on a [`Schedule`] (or a closed loop, or a
+//! fixed trace), queues them client-side when every concurrency slot is
+//! busy (never skipping one, recording the wait), and stops on a request
+//! count, a benchmark duration plus grace period, or a [`StopSignal`].
+//! Deadlines are absolute (phase start + offset), so nothing drifts. Each
+//! request runs as its own task ([`crate::job`]); finished requests go to a
+//! [`RecordSink`] in completion order, so nothing accumulates in memory.
 
-use crate::export::{self, RawResponse};
-use crate::plan::{uuid_from, Sampler, Workload};
+use crate::job::{self, new_record, ExportLines, Job};
+use crate::plan::{uuid_from, Sampler, SamplingStrategy, Workload};
 use crate::platform::Runtime;
-use crate::record::{ErrorDetails, Phase, RequestRecord};
-use crate::request::{redact_headers, EndpointConfig};
-use crate::response;
-use crate::transport::{FailureKind, HttpRequest, Method, Transport, TransportFailure};
+use crate::record::Phase;
+use crate::request::EndpointConfig;
+use crate::schedule::Schedule;
+use crate::stop::StopSignal;
+use crate::transport::{HttpRequest, Method, Transport};
 use futures_util::future::{select, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use futures_util::task::AtomicWaker;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::future::Future;
-use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::collections::VecDeque;
+use std::iter::Peekable;
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+
+pub use crate::job::Completed;
+
+/// When profiling requests are released.
+#[derive(Debug, Clone)]
+pub enum Arrivals {
+    /// Closed loop: a request as soon as a concurrency slot is free.
+    Closed,
+    /// Open loop: at the schedule's offsets (ns from phase start).
+    Open(Box<Schedule>),
+    /// Trace replay: `(dataset row, offset ns)`, sorted by offset.
+    Fixed(Vec<(usize, u64)>),
+}
+
+/// `--request-cancellation-rate` / `--request-cancellation-delay`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cancellation {
+    /// Fraction of requests to cancel, 0..=1.
+    pub fraction: f64,
+    /// How long after its start a picked request is cancelled.
+    pub delay_ns: u64,
+}
 
 /// How a run is driven.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
-    /// Requests in flight at once (closed loop).
-    pub concurrency: usize,
-    /// Profiling requests to send.
-    pub request_count: u64,
-    /// Warm-up requests sent first, recorded apart.
+    /// Cap on requests in flight; `None` = no cap (open loop only).
+    pub concurrency: Option<usize>,
+    /// `(offset ns, allowed concurrency)` steps of `--concurrency-ramp-duration`.
+    pub concurrency_ramp: Vec<(u64, usize)>,
+    /// Profiling requests to release (`None`: until the duration ends).
+    pub request_count: Option<u64>,
+    /// `--benchmark-duration`: stop releasing after this long.
+    pub duration_ns: Option<u64>,
+    /// `--benchmark-grace-period`: then wait this long for in-flight requests.
+    pub grace_period_ns: u64,
+    /// Warm-up requests sent first (closed loop), recorded apart.
     pub warmup_request_count: u64,
-    /// Serialise a `profile_export.jsonl` line per request.
-    pub export_records: bool,
-    /// Serialise a `profile_export_raw.jsonl` line per request (keeps the body until then).
-    pub export_raw: bool,
-    /// Seed for request ids (not the dataset seed: ids differ run to run).
+    /// Warm-up phase length limit.
+    pub warmup_duration_ns: Option<u64>,
+    /// Cancel a fraction of requests on purpose.
+    pub cancellation: Option<Cancellation>,
+    /// How requests pick dataset entries.
+    pub sampling: SamplingStrategy,
+    /// Seed of sampling and cancellation choices.
+    pub seed: u64,
+    /// Seed for request ids (differs run to run).
     pub id_seed: u64,
+    /// Export lines to serialise per request.
+    pub export: ExportLines,
 }
 
-/// A finished request: its record and its export lines, ready to write.
-#[derive(Debug, Clone)]
-pub struct Completed {
-    /// What was measured.
-    pub record: RequestRecord,
-    /// `profile_export.jsonl` line (no newline), if records are exported.
-    pub record_line: Option<String>,
-    /// `profile_export_raw.jsonl` line (no newline), if raw is exported.
-    pub raw_line: Option<String>,
+/// What to run: endpoint, entries, settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RunPlan<'a> {
+    /// Where and how requests are sent.
+    pub endpoint: &'a EndpointConfig,
+    /// The dataset entries.
+    pub workload: &'a Workload,
+    /// How the run is driven.
+    pub settings: &'a RunSettings,
 }
 
 /// Receives progress and finished requests, in completion order.
 pub trait RecordSink {
     /// A request was handed to the transport.
     fn issued(&mut self, _phase: Phase) {}
-    /// A request finished (successfully or not).
+    /// A request finished (successfully or not, or was cancelled).
     fn accept(&mut self, done: Completed);
 }
 
@@ -64,351 +98,365 @@ pub trait RecordSink {
 pub struct RunOutcome {
     /// Stopped early by a [`StopSignal`].
     pub was_cancelled: bool,
-    /// Profiling requests issued.
-    pub issued: u64,
-}
-
-/// Stop requests, e.g. from Ctrl-C. Level 1: stop issuing and let in-flight
-/// requests finish. Level 2: abandon in-flight requests now (they are
-/// recorded as cancelled).
-#[derive(Debug, Clone, Default)]
-pub struct StopSignal(Arc<StopInner>);
-
-#[derive(Debug, Default)]
-struct StopInner {
-    level: AtomicU8,
-    waker: AtomicWaker,
-}
-
-impl StopSignal {
-    /// A signal that has not fired.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Raise the stop level by one (max 2); returns the new level.
-    pub fn escalate(&self) -> u8 {
-        let level = self
-            .0
-            .level
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| Some((l + 1).min(2)))
-            .map(|old| (old + 1).min(2))
-            .unwrap_or(2);
-        self.0.waker.wake();
-        level
-    }
-    /// Current level (0 = running).
-    pub fn level(&self) -> u8 {
-        self.0.level.load(Ordering::SeqCst)
-    }
-    fn above(&self, seen: u8) -> StopWait<'_> {
-        StopWait { signal: self, seen }
-    }
-}
-
-struct StopWait<'a> {
-    signal: &'a StopSignal,
-    seen: u8,
-}
-
-impl Future for StopWait<'_> {
-    type Output = u8;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
-        self.signal.0.waker.register(cx.waker());
-        let level = self.signal.level();
-        if level > self.seen {
-            Poll::Ready(level)
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-/// What one request task needs; small and cheap to move to a worker thread.
-struct Job {
-    session_num: u64,
-    phase: Phase,
-    conversation_id: String,
-    x_request_id: String,
-    isl: Option<u64>,
-    worker: usize,
-    credit_issued_ns: u64,
-    request: HttpRequest,
-    payload: Arc<serde_json::Value>,
-    export_records: bool,
-    export_raw: bool,
-}
-
-impl Job {
-    fn record(&self, start_ns: u64) -> RequestRecord {
-        RequestRecord {
-            session_num: self.session_num,
-            x_request_id: self.x_request_id.clone(),
-            x_correlation_id: self.x_request_id.clone(),
-            conversation_id: self.conversation_id.clone(),
-            turn_index: 0,
-            url: self.request.url.clone(),
-            phase: self.phase,
-            credit_issued_ns: self.credit_issued_ns,
-            request_start_ns: start_ns,
-            first_byte_ns: None,
-            request_end_ns: start_ns,
-            worker_id: format!("worker_{}", self.worker),
-            was_cancelled: false,
-            status: None,
-            input_sequence_length: self.isl,
-            response_bytes: 0,
-            image_count: 0,
-            error: None,
-        }
-    }
-
-    fn finish(
-        &self,
-        rec: RequestRecord,
-        wall_origin_ns: u64,
-        body: Option<(&[u8], Option<&str>)>,
-    ) -> Completed {
-        let record_line = self
-            .export_records
-            .then(|| export::record_line(&rec, wall_origin_ns));
-        let raw_line = self.export_raw.then(|| {
-            let headers = redact_headers(&self.request.headers);
-            let text = body.map(|(b, ct)| (String::from_utf8_lossy(b), ct));
-            let response = text.as_ref().map(|(t, ct)| RawResponse {
-                perf_ns: rec.request_end_ns,
-                text: t,
-                content_type: *ct,
-            });
-            export::raw_line(
-                &rec,
-                wall_origin_ns,
-                &self.payload,
-                &headers,
-                response.as_ref(),
-            )
-        });
-        Completed {
-            record: rec,
-            record_line,
-            raw_line,
-        }
-    }
-}
-
-fn failure_error(f: &TransportFailure) -> ErrorDetails {
-    let (code, kind) = match f.kind {
-        FailureKind::Connect => (None, "ConnectionError"),
-        FailureKind::Timeout => (Some(408), "RequestTimeout"),
-        FailureKind::BodyTooLarge => (f.status, "ResponseTooLarge"),
-        FailureKind::Io => (f.status, "IOError"),
-        FailureKind::Cancelled => (Some(499), "RequestCancelled"),
-    };
-    ErrorDetails {
-        code,
-        kind: kind.into(),
-        message: f.message.clone(),
-    }
-}
-
-async fn execute<T: Transport>(transport: Arc<T>, job: Job, wall_origin_ns: u64) -> Completed {
-    match transport.send(job.request.clone()).await {
-        Ok(resp) => {
-            let verdict = response::analyze(resp.status, &resp.body);
-            let mut rec = job.record(resp.timing.start_ns);
-            rec.first_byte_ns = resp.timing.first_byte_ns;
-            rec.request_end_ns = resp.timing.end_ns;
-            rec.status = Some(resp.status);
-            rec.response_bytes = resp.body.len() as u64;
-            rec.image_count = verdict.image_count;
-            rec.error = verdict.error;
-            job.finish(
-                rec,
-                wall_origin_ns,
-                Some((&resp.body, resp.header("content-type"))),
-            )
-        }
-        Err(failure) => {
-            let mut rec = job.record(failure.timing.start_ns);
-            rec.first_byte_ns = failure.timing.first_byte_ns;
-            rec.request_end_ns = failure.timing.end_ns;
-            rec.status = failure.status;
-            rec.was_cancelled = failure.kind == FailureKind::Cancelled;
-            rec.error = Some(failure_error(&failure));
-            job.finish(rec, wall_origin_ns, None)
-        }
-    }
-}
-
-/// Meta of an in-flight request, to record it if it is abandoned.
-struct InFlight {
-    job_record: RequestRecord,
-    job_payload: Arc<serde_json::Value>,
-    headers: Vec<(String, String)>,
+    /// Profiling requests released by the schedule.
+    pub released: u64,
+    /// Profiling requests cut by the end of the grace period.
+    pub cut_by_grace: u64,
 }
 
 /// Run the warm-up phase, then the profiling phase, feeding `sink`.
-pub async fn run<T, R, S>(
-    endpoint: &EndpointConfig,
-    workload: &Workload,
-    sampler: &mut Sampler,
-    settings: &RunSettings,
+pub async fn run<T: Transport, R: Runtime, S: RecordSink>(
+    plan: RunPlan<'_>,
+    arrivals: Arrivals,
     transport: Arc<T>,
     rt: R,
     sink: &mut S,
     stop: &StopSignal,
-) -> RunOutcome
-where
-    T: Transport,
-    R: Runtime,
-    S: RecordSink,
-{
-    let mut ids = ChaCha8Rng::seed_from_u64(settings.id_seed);
+) -> RunOutcome {
+    let s = plan.settings;
+    let mut phase = PhaseRun {
+        plan,
+        transport,
+        rt,
+        ids: ChaCha8Rng::seed_from_u64(s.id_seed),
+        picks: ChaCha8Rng::seed_from_u64(s.seed ^ 0xc0ffee),
+        sampler: Sampler::new(s.sampling, plan.workload.items.len(), s.seed),
+    };
     let mut outcome = RunOutcome {
         was_cancelled: false,
-        issued: 0,
+        released: 0,
+        cut_by_grace: 0,
     };
-    for (phase, count) in [
-        (Phase::Warmup, settings.warmup_request_count),
-        (Phase::Profiling, settings.request_count),
-    ] {
-        if count == 0 {
-            continue;
-        }
-        let issued = run_phase(
-            endpoint, workload, sampler, settings, &transport, &rt, sink, stop, phase, count,
-            &mut ids,
-        )
-        .await;
-        if phase == Phase::Profiling {
-            outcome.issued = issued;
-        }
-        if stop.level() > 0 {
-            outcome.was_cancelled = true;
-            break;
-        }
+    if s.warmup_request_count > 0 || s.warmup_duration_ns.is_some() {
+        let limit = Limits {
+            count: (s.warmup_request_count > 0).then_some(s.warmup_request_count),
+            duration_ns: s.warmup_duration_ns,
+            grace_ns: s.grace_period_ns,
+        };
+        phase
+            .run(Phase::Warmup, Arrivals::Closed, limit, sink, stop)
+            .await;
     }
+    if stop.level() == 0 {
+        let limit = Limits {
+            count: s.request_count,
+            duration_ns: s.duration_ns,
+            grace_ns: s.grace_period_ns,
+        };
+        let (released, cut) = phase
+            .run(Phase::Profiling, arrivals, limit, sink, stop)
+            .await;
+        outcome.released = released;
+        outcome.cut_by_grace = cut;
+    }
+    outcome.was_cancelled = stop.level() > 0;
     outcome
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_phase<T: Transport, R: Runtime, S: RecordSink>(
-    endpoint: &EndpointConfig,
-    workload: &Workload,
-    sampler: &mut Sampler,
-    settings: &RunSettings,
-    transport: &Arc<T>,
-    rt: &R,
-    sink: &mut S,
-    stop: &StopSignal,
-    phase: Phase,
-    count: u64,
-    ids: &mut ChaCha8Rng,
-) -> u64 {
-    let concurrency = settings.concurrency.max(1);
-    let wall = rt.wall_origin_ns();
-    let mut tasks = FuturesUnordered::new();
-    let mut slots: Vec<Option<InFlight>> = (0..concurrency).map(|_| None).collect();
-    let mut issued = 0u64;
-    let mut seen_stop = stop.level();
-    loop {
-        while seen_stop == 0 && issued < count {
-            let Some(worker) = slots.iter().position(Option::is_none) else {
-                break;
-            };
-            let item = &workload.items[sampler.next_index()];
-            let request_id = uuid_from(ids);
-            let headers = endpoint.headers_for(&request_id, &request_id);
-            let now = rt.now_ns();
-            let job = Job {
-                session_num: issued,
-                phase,
-                conversation_id: item.conversation_id.clone(),
-                x_request_id: request_id,
-                isl: item.isl,
-                worker,
-                credit_issued_ns: now,
-                request: HttpRequest {
-                    method: Method::Post,
-                    url: endpoint.url_for(issued),
-                    headers,
-                    body: item.body.clone(),
-                },
-                payload: item.payload.clone(),
-                export_records: settings.export_records,
-                export_raw: settings.export_raw,
-            };
-            slots[worker] = Some(InFlight {
-                job_record: job.record(now),
-                job_payload: job.payload.clone(),
-                headers: redact_headers(&job.request.headers),
-            });
-            sink.issued(phase);
-            tasks.push(rt.spawn(execute(transport.clone(), job, wall)));
-            issued += 1;
-        }
-        if tasks.is_empty() {
-            break;
-        }
-        let next = tasks.next();
-        let stopped = pin!(stop.above(seen_stop));
-        match select(next, stopped).await {
-            Either::Left((Some(done), _)) => {
-                let worker = worker_index(&done.record.worker_id);
-                if let Some(slot) = slots.get_mut(worker) {
-                    *slot = None;
-                }
-                sink.accept(done);
-            }
-            Either::Left((None, _)) => break,
-            Either::Right((level, _)) => {
-                seen_stop = level;
-                if level >= 2 {
-                    abandon(&mut slots, rt, wall, settings, sink);
-                    break;
-                }
-            }
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    count: Option<u64>,
+    duration_ns: Option<u64>,
+    grace_ns: u64,
+}
+
+struct PhaseRun<'a, T, R> {
+    plan: RunPlan<'a>,
+    transport: Arc<T>,
+    rt: R,
+    ids: ChaCha8Rng,
+    picks: ChaCha8Rng,
+    sampler: Sampler,
+}
+
+/// A released request waiting for a slot.
+struct Queued {
+    scheduled_ns: u64,
+    item: usize,
+    session_num: u64,
+}
+
+enum Source {
+    Closed,
+    Timed(Peekable<Box<dyn Iterator<Item = (Option<usize>, u64)> + Send>>),
+}
+
+enum Event<C> {
+    Done(C),
+    Timer,
+    Stop(u8),
+}
+
+impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
+    fn cap_at(&self, elapsed_ns: u64) -> usize {
+        let s = self.plan.settings;
+        let base = s.concurrency.unwrap_or(usize::MAX);
+        match s
+            .concurrency_ramp
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= elapsed_ns)
+        {
+            Some((_, c)) => (*c).min(base),
+            None => s.concurrency_ramp.first().map(|(_, c)| *c).unwrap_or(base),
         }
     }
-    issued
-}
 
-fn worker_index(worker_id: &str) -> usize {
-    worker_id
-        .rsplit('_')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(usize::MAX)
-}
+    fn job(&mut self, q: &Queued, phase: Phase, worker: usize, now: u64) -> Job {
+        let p = self.plan;
+        let item = &p.workload.items[q.item];
+        let request_id = uuid_from(&mut self.ids);
+        let url = p.endpoint.url_for(q.session_num);
+        let headers = p.endpoint.headers_for(&request_id, &request_id);
+        let record = new_record(
+            q.session_num,
+            phase,
+            &item.conversation_id,
+            &request_id,
+            &url,
+            item.isl,
+            worker,
+            q.scheduled_ns,
+            now,
+        );
+        let cancel_after_ns = p
+            .settings
+            .cancellation
+            .and_then(|c| (self.picks.random::<f64>() < c.fraction).then_some(c.delay_ns));
+        Job {
+            record,
+            request: HttpRequest {
+                method: Method::Post,
+                url,
+                headers,
+                body: item.body.clone(),
+            },
+            payload: item.payload.clone(),
+            export: p.settings.export,
+            wall_origin_ns: self.rt.wall_origin_ns(),
+            cancel_after_ns,
+        }
+    }
 
-/// Record every in-flight request as cancelled (hard stop).
-fn abandon<R: Runtime, S: RecordSink>(
-    slots: &mut [Option<InFlight>],
-    rt: &R,
-    wall: u64,
-    settings: &RunSettings,
-    sink: &mut S,
-) {
-    let now = rt.now_ns();
-    for slot in slots.iter_mut() {
-        let Some(f) = slot.take() else { continue };
-        let mut rec = f.job_record;
-        rec.request_end_ns = now;
+    /// Record a request that will never complete (queued at the end, or abandoned).
+    fn cut(&self, job: &Job, now: u64, message: &str) -> Completed {
+        let mut rec = job.record.clone();
+        rec.request_end_ns = now.max(rec.request_start_ns);
         rec.was_cancelled = true;
-        rec.error = Some(ErrorDetails {
-            code: Some(499),
-            kind: "RequestCancelled".into(),
-            message: "run stopped (Ctrl-C) before the response arrived".into(),
-        });
-        let record_line = settings
-            .export_records
-            .then(|| export::record_line(&rec, wall));
-        let raw_line = settings
-            .export_raw
-            .then(|| export::raw_line(&rec, wall, &f.job_payload, &f.headers, None));
-        sink.accept(Completed {
-            record: rec,
-            record_line,
-            raw_line,
-        });
+        rec.error = Some(job::cancelled(message));
+        job::finish(
+            rec,
+            &job.request.headers,
+            &job.payload,
+            job.export,
+            job.wall_origin_ns,
+            None,
+        )
     }
+
+    async fn run<S: RecordSink>(
+        &mut self,
+        phase: Phase,
+        arrivals: Arrivals,
+        limits: Limits,
+        sink: &mut S,
+        stop: &StopSignal,
+    ) -> (u64, u64) {
+        let spawner = self.rt.clone();
+        let start = self.rt.now_ns();
+        let issue_end = limits.duration_ns.map(|d| start + d);
+        let grace_end = issue_end.map(|e| e + limits.grace_ns);
+        let count = limits.count.unwrap_or(u64::MAX);
+        let mut source = match arrivals {
+            Arrivals::Closed => Source::Closed,
+            Arrivals::Open(s) => Source::Timed(
+                (Box::new(s.map(|o| (None, o))) as Box<dyn Iterator<Item = _> + Send>).peekable(),
+            ),
+            Arrivals::Fixed(v) => Source::Timed(
+                (Box::new(v.into_iter().map(|(i, o)| (Some(i), o)))
+                    as Box<dyn Iterator<Item = _> + Send>)
+                    .peekable(),
+            ),
+        };
+        let mut tasks = FuturesUnordered::new();
+        let mut slots: Vec<Option<Job>> = Vec::new();
+        let mut queue: VecDeque<Queued> = VecDeque::new();
+        let (mut released, mut cut_by_grace, mut seen_stop) = (0u64, 0u64, stop.level());
+        loop {
+            let now = self.rt.now_ns();
+            let issuing = seen_stop == 0 && issue_end.is_none_or(|e| now < e);
+            let in_flight = slots.iter().filter(|s| s.is_some()).count();
+            let cap = self.cap_at(now - start);
+            if issuing {
+                match &mut source {
+                    Source::Closed => {
+                        while released < count && in_flight + queue.len() < cap {
+                            let item = self.sampler.next_index();
+                            queue.push_back(Queued {
+                                scheduled_ns: now,
+                                item,
+                                session_num: released,
+                            });
+                            released += 1;
+                        }
+                    }
+                    Source::Timed(it) => {
+                        while released < count {
+                            let Some(&(row, offset)) = it.peek() else {
+                                break;
+                            };
+                            if start + offset > now {
+                                break;
+                            }
+                            it.next();
+                            let item = row.unwrap_or_else(|| self.sampler.next_index());
+                            queue.push_back(Queued {
+                                scheduled_ns: start + offset,
+                                item,
+                                session_num: released,
+                            });
+                            released += 1;
+                        }
+                    }
+                }
+            } else {
+                let message = if seen_stop > 0 {
+                    "run stopped before a slot was free"
+                } else {
+                    "benchmark duration ended before a slot was free"
+                };
+                while let Some(q) = queue.pop_front() {
+                    let job = self.job(&q, phase, usize::MAX, now);
+                    sink.accept(self.cut(&job, now, message));
+                }
+            }
+            // Launch queued requests while slots are free.
+            let mut busy = in_flight;
+            while busy < cap {
+                let Some(q) = queue.pop_front() else { break };
+                let worker = slots.iter().position(Option::is_none).unwrap_or_else(|| {
+                    slots.push(None);
+                    slots.len() - 1
+                });
+                let job = self.job(&q, phase, worker, self.rt.now_ns());
+                slots[worker] = Some(job.clone());
+                sink.issued(phase);
+                tasks.push(spawner.spawn(job::execute(
+                    self.transport.clone(),
+                    self.rt.clone(),
+                    job,
+                )));
+                busy += 1;
+            }
+            let next_due = match &mut source {
+                Source::Timed(it) if issuing && released < count => {
+                    it.peek().map(|(_, o)| start + o)
+                }
+                _ => None,
+            };
+            let more = issuing
+                && released < count
+                && (matches!(source, Source::Closed) || next_due.is_some());
+            if tasks.is_empty() && queue.is_empty() && !more {
+                break;
+            }
+            if !issuing && grace_end.is_some_and(|g| now >= g) {
+                cut_by_grace +=
+                    self.abandon(&mut slots, sink, "in flight when the grace period ended");
+                break;
+            }
+            let mut wake = next_due;
+            let mut consider = |t: Option<u64>| {
+                if let Some(t) = t {
+                    wake = Some(wake.map_or(t, |w: u64| w.min(t)));
+                }
+            };
+            consider(if issuing { issue_end } else { grace_end });
+            if !queue.is_empty() || matches!(source, Source::Closed) {
+                consider(
+                    self.plan
+                        .settings
+                        .concurrency_ramp
+                        .iter()
+                        .map(|(t, _)| start + t)
+                        .find(|t| *t > now),
+                );
+            }
+            let rt = self.rt.clone();
+            let timer = async move {
+                match wake {
+                    Some(t) => rt.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let next_done = async {
+                if tasks.is_empty() {
+                    std::future::pending().await
+                } else {
+                    tasks.next().await
+                }
+            };
+            let event = match select(
+                pin!(next_done),
+                pin!(select(pin!(timer), stop.above(seen_stop))),
+            )
+            .await
+            {
+                Either::Left((Some(done), _)) => Event::Done(done),
+                Either::Left((None, _)) => Event::Timer,
+                Either::Right((Either::Left(_), _)) => Event::Timer,
+                Either::Right((Either::Right((level, _)), _)) => Event::Stop(level),
+            };
+            match event {
+                Event::Done(done) => {
+                    if let Some(slot) =
+                        worker_index(&done.record.worker_id).and_then(|w| slots.get_mut(w))
+                    {
+                        *slot = None;
+                    }
+                    sink.accept(done);
+                }
+                Event::Timer => {}
+                Event::Stop(level) => {
+                    seen_stop = level;
+                    if level >= 2 {
+                        self.abandon(
+                            &mut slots,
+                            sink,
+                            "run stopped (Ctrl-C) before the response arrived",
+                        );
+                        let now = self.rt.now_ns();
+                        while let Some(q) = queue.pop_front() {
+                            let job = self.job(&q, phase, usize::MAX, now);
+                            sink.accept(self.cut(&job, now, "run stopped before a slot was free"));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        (released, cut_by_grace)
+    }
+
+    /// Record every in-flight request as cancelled; returns how many.
+    fn abandon<S: RecordSink>(
+        &self,
+        slots: &mut [Option<Job>],
+        sink: &mut S,
+        message: &str,
+    ) -> u64 {
+        let now = self.rt.now_ns();
+        let mut n = 0;
+        for slot in slots.iter_mut() {
+            if let Some(job) = slot.take() {
+                sink.accept(self.cut(&job, now, message));
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+fn worker_index(worker_id: &str) -> Option<usize> {
+    worker_id.rsplit('_').next().and_then(|n| n.parse().ok())
 }

@@ -151,15 +151,68 @@ pub struct ProfileArgs {
     pub tokenizer_trust_remote_code: bool,
 
     // ---- Load ----
-    /// Requests in flight at once (closed loop).
-    #[arg(long, default_value_t = 1, help_heading = "Load")]
-    pub concurrency: usize,
-    /// Requests to send (default max(10, 2 × concurrency), as AIPerf).
+    /// Cap on requests in flight. Alone: a closed loop of N workers (default 1).
+    /// With --request-rate: arrivals beyond the cap wait in a client-side queue (never skipped).
+    #[arg(long, help_heading = "Load")]
+    pub concurrency: Option<usize>,
+    /// Open loop: target requests per second.
+    #[arg(long, help_heading = "Load")]
+    pub request_rate: Option<f64>,
+    /// Arrival process for --request-rate: constant, poisson, gamma or concurrency_burst.
+    #[arg(
+        long,
+        alias = "arrival-pattern",
+        default_value = "poisson",
+        help_heading = "Load"
+    )]
+    pub request_rate_mode: String,
+    /// Gamma shape for --request-rate-mode gamma (1 = Poisson; higher = smoother).
+    #[arg(long, help_heading = "Load")]
+    pub arrival_smoothness: Option<f64>,
+    /// Requests to send (default max(10, 2 × concurrency), as AIPerf; unlimited with --benchmark-duration).
     #[arg(long, alias = "num-requests", help_heading = "Load")]
     pub request_count: Option<u64>,
+    /// Stop releasing requests after this many seconds.
+    #[arg(long, help_heading = "Load")]
+    pub benchmark_duration: Option<f64>,
+    /// After --benchmark-duration, wait this many seconds for in-flight requests; the rest are recorded as cancelled.
+    #[arg(long, default_value_t = 30.0, help_heading = "Load")]
+    pub benchmark_grace_period: f64,
     /// Warm-up requests sent first and kept out of the results.
-    #[arg(long, default_value_t = 0, help_heading = "Load")]
+    #[arg(
+        long,
+        alias = "warmup-requests",
+        default_value_t = 0,
+        help_heading = "Load"
+    )]
     pub warmup_request_count: u64,
+    /// Warm-up phase length limit in seconds.
+    #[arg(long, help_heading = "Load")]
+    pub warmup_duration: Option<f64>,
+    /// Percentage (0-100) of requests cancelled on purpose after --request-cancellation-delay.
+    #[arg(long, help_heading = "Load")]
+    pub request_cancellation_rate: Option<f64>,
+    /// Seconds after its start at which a picked request is cancelled.
+    #[arg(long, default_value_t = 0.0, help_heading = "Load")]
+    pub request_cancellation_delay: f64,
+    /// Replay the `timestamp` (ms) of each --input-file row.
+    #[arg(long, help_heading = "Load")]
+    pub fixed_schedule: bool,
+    /// With --fixed-schedule: shift the trace so its first kept row is sent at 0.
+    #[arg(long, help_heading = "Load")]
+    pub fixed_schedule_auto_offset: bool,
+    /// With --fixed-schedule: skip rows before this timestamp (ms).
+    #[arg(long, help_heading = "Load")]
+    pub fixed_schedule_start_offset: Option<f64>,
+    /// With --fixed-schedule: skip rows after this timestamp (ms).
+    #[arg(long, help_heading = "Load")]
+    pub fixed_schedule_end_offset: Option<f64>,
+    /// Raise the request rate linearly from 0 over this many seconds.
+    #[arg(long, help_heading = "Load")]
+    pub request_rate_ramp_duration: Option<f64>,
+    /// Raise the concurrency cap from 1 over this many seconds.
+    #[arg(long, help_heading = "Load")]
+    pub concurrency_ramp_duration: Option<f64>,
 
     // ---- Output ----
     /// Directory for artifacts; a sub-directory per run is made as AIPerf names it.
@@ -185,10 +238,35 @@ pub struct ProfileArgs {
 }
 
 impl ProfileArgs {
-    /// `--request-count`, or AIPerf's default for concurrency runs.
-    pub fn effective_request_count(&self) -> u64 {
-        self.request_count
-            .unwrap_or_else(|| (2 * self.concurrency as u64).max(10))
+    /// `--request-count`, or AIPerf's default: max(10, 2 × concurrency);
+    /// unlimited (`None`) when a duration or a fixed schedule bounds the run.
+    pub fn effective_request_count(&self) -> Option<u64> {
+        if self.request_count.is_some() {
+            return self.request_count;
+        }
+        if self.benchmark_duration.is_some() || self.fixed_schedule {
+            return None;
+        }
+        Some((2 * self.concurrency.unwrap_or(1) as u64).max(10))
+    }
+
+    /// The stimulus part of the artifact directory name, as AIPerf names it.
+    pub fn stimulus(&self) -> String {
+        if self.fixed_schedule {
+            return "fixed_schedule".to_owned();
+        }
+        let rate = self.request_rate.map(|r| {
+            if r.fract() == 0.0 {
+                format!("request_rate{r:.1}")
+            } else {
+                format!("request_rate{r}")
+            }
+        });
+        match (self.concurrency, rate) {
+            (Some(c), Some(r)) => format!("concurrency{c}-{r}"),
+            (None, Some(r)) => r,
+            (c, None) => format!("concurrency{}", c.unwrap_or(1)),
+        }
     }
 }
 
@@ -229,6 +307,30 @@ pub fn redacted_command_line(args: &[String]) -> String {
 mod tests {
     use super::*;
 
+    fn profile(extra: &[&str]) -> ProfileArgs {
+        let mut v = vec!["imgperf", "profile", "-m", "x"];
+        v.extend_from_slice(extra);
+        match Cli::parse_from(v).command {
+            Command::Profile(p) => *p,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn stimulus_names_match_aiperf() {
+        assert_eq!(profile(&[]).stimulus(), "concurrency1");
+        assert_eq!(profile(&["--concurrency", "4"]).stimulus(), "concurrency4");
+        assert_eq!(
+            profile(&["--request-rate", "10"]).stimulus(),
+            "request_rate10.0"
+        );
+        assert_eq!(
+            profile(&["--request-rate", "2.5", "--concurrency", "3"]).stimulus(),
+            "concurrency3-request_rate2.5"
+        );
+        assert_eq!(profile(&["--fixed-schedule"]).stimulus(), "fixed_schedule");
+    }
+
     #[test]
     fn api_key_is_redacted_in_every_form() {
         let args: Vec<String> = [
@@ -259,8 +361,9 @@ mod tests {
                 _ => unreachable!(),
             }
         };
-        assert_eq!(parse(&[]), 10);
-        assert_eq!(parse(&["--concurrency", "8"]), 16);
-        assert_eq!(parse(&["--request-count", "3"]), 3);
+        assert_eq!(parse(&[]), Some(10));
+        assert_eq!(parse(&["--concurrency", "8"]), Some(16));
+        assert_eq!(parse(&["--request-count", "3"]), Some(3));
+        assert_eq!(parse(&["--benchmark-duration", "5"]), None);
     }
 }

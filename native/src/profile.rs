@@ -12,12 +12,17 @@ use crate::transport::ReqwestTransport;
 use anyhow::{bail, Context};
 use imgperf_core::dataset::{parse_dataset_type, parse_single_turn};
 use imgperf_core::export::{self, RunInfo};
+use imgperf_core::job::ExportLines;
 use imgperf_core::metrics::Summary;
-use imgperf_core::plan::{PromptSpec, Sampler, SamplingStrategy, Workload};
+use imgperf_core::plan::{PromptSpec, SamplingStrategy, Workload};
 use imgperf_core::request::{
     normalize_base_url, parse_extra_inputs, parse_header, EndpointConfig, DEFAULT_ENDPOINT,
 };
-use imgperf_core::runner::{self, RunSettings, StopSignal};
+use imgperf_core::runner::{self, Arrivals, Cancellation, RunPlan, RunSettings};
+use imgperf_core::schedule::{
+    concurrency_ramp, fixed_schedule, ArrivalPattern, RateSpec, Schedule,
+};
+use imgperf_core::stop::StopSignal;
 use imgperf_core::synthetic::generate_prompts;
 use imgperf_core::tokenizer::Tokenizer;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -44,8 +49,67 @@ pub struct ProfileReport {
 struct Validated {
     endpoint: EndpointConfig,
     sampling: SamplingStrategy,
-    request_count: u64,
+    request_count: Option<u64>,
     timeout: Duration,
+    rate: Option<RateSpec>,
+    cancellation: Option<Cancellation>,
+}
+
+fn seconds(flag: &str, v: f64) -> anyhow::Result<u64> {
+    if !(v >= 0.0 && v.is_finite()) {
+        bail!("{flag} must be a number of seconds ≥ 0, got {v}");
+    }
+    Ok((v * 1e9).round() as u64)
+}
+
+fn load_flags(args: &ProfileArgs) -> anyhow::Result<(Option<RateSpec>, Option<Cancellation>)> {
+    if args.concurrency == Some(0) {
+        bail!("--concurrency must be at least 1");
+    }
+    if let Some(d) = args.benchmark_duration {
+        if !(d > 0.0 && d.is_finite()) {
+            bail!("--benchmark-duration must be a positive number of seconds, got {d}");
+        }
+    }
+    seconds("--benchmark-grace-period", args.benchmark_grace_period)?;
+    let rate = match args.request_rate {
+        None => None,
+        Some(r) if !(r > 0.0 && r.is_finite()) => {
+            bail!("--request-rate must be a positive number of requests per second, got {r}")
+        }
+        Some(rate) => {
+            if args.fixed_schedule {
+                bail!("--fixed-schedule replays the input file's timestamps; drop --request-rate");
+            }
+            let pattern = ArrivalPattern::parse(&args.request_rate_mode, args.arrival_smoothness)?;
+            let ramp = args
+                .request_rate_ramp_duration
+                .map(|d| seconds("--request-rate-ramp-duration", d).map(|_| d))
+                .transpose()?;
+            Some(RateSpec {
+                rate,
+                pattern,
+                ramp_duration_s: ramp,
+            })
+        }
+    };
+    if args.fixed_schedule && args.input_file.is_none() {
+        bail!("--fixed-schedule needs an --input-file whose rows carry a \"timestamp\" (ms)");
+    }
+    let cancellation = match args.request_cancellation_rate {
+        None | Some(0.0) => None,
+        Some(p) if !(0.0..=100.0).contains(&p) => {
+            bail!("--request-cancellation-rate is a percentage between 0 and 100, got {p}")
+        }
+        Some(p) => Some(Cancellation {
+            fraction: p / 100.0,
+            delay_ns: seconds(
+                "--request-cancellation-delay",
+                args.request_cancellation_delay,
+            )?,
+        }),
+    };
+    Ok((rate, cancellation))
 }
 
 fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
@@ -58,11 +122,9 @@ fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
     parse_dataset_type(&args.custom_dataset_type).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sampling =
         SamplingStrategy::parse(&args.dataset_sampling_strategy).map_err(anyhow::Error::msg)?;
-    if args.concurrency == 0 {
-        bail!("--concurrency must be at least 1");
-    }
+    let (rate, cancellation) = load_flags(args)?;
     let request_count = args.effective_request_count();
-    if request_count == 0 {
+    if request_count == Some(0) {
         bail!("--request-count must be at least 1");
     }
     if !(args.request_timeout_seconds > 0.0 && args.request_timeout_seconds.is_finite()) {
@@ -125,6 +187,8 @@ fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
         sampling,
         request_count,
         timeout: Duration::from_secs_f64(args.request_timeout_seconds),
+        rate,
+        cancellation,
     })
 }
 
@@ -143,11 +207,10 @@ fn tokenizer_for(args: &ProfileArgs, model: &str) -> anyhow::Result<(Tokenizer, 
     }
 }
 
-fn prompts(
-    args: &ProfileArgs,
-    tokenizer: &Tokenizer,
-    seed: u64,
-) -> anyhow::Result<Vec<PromptSpec>> {
+/// Prompts, and each row's `timestamp` (ms) for `--fixed-schedule`.
+type Prompts = (Vec<PromptSpec>, Vec<Option<f64>>);
+
+fn prompts(args: &ProfileArgs, tokenizer: &Tokenizer, seed: u64) -> anyhow::Result<Prompts> {
     match &args.input_file {
         Some(path) => {
             let content = std::fs::read(path)
@@ -160,27 +223,33 @@ fn prompts(
                 )
             })?;
             let entries = parse_single_turn(&path.display().to_string(), &content)?;
-            Ok(entries
+            let stamps = entries.iter().map(|e| e.timestamp_ms).collect();
+            let specs = entries
                 .into_iter()
                 .map(|e| PromptSpec {
                     prompt: e.prompt(),
                     extra: e.extra,
                 })
-                .collect())
+                .collect();
+            Ok((specs, stamps))
         }
-        None => Ok(generate_prompts(
-            tokenizer,
-            args.synthetic_input_tokens_mean,
-            args.synthetic_input_tokens_stddev,
-            args.num_dataset_entries,
-            seed,
-        )
-        .into_iter()
-        .map(|prompt| PromptSpec {
-            prompt,
-            extra: None,
-        })
-        .collect()),
+        None => {
+            let specs: Vec<PromptSpec> = generate_prompts(
+                tokenizer,
+                args.synthetic_input_tokens_mean,
+                args.synthetic_input_tokens_stddev,
+                args.num_dataset_entries,
+                seed,
+            )
+            .into_iter()
+            .map(|prompt| PromptSpec {
+                prompt,
+                extra: None,
+            })
+            .collect();
+            let stamps = vec![None; specs.len()];
+            Ok((specs, stamps))
+        }
     }
 }
 
@@ -204,11 +273,44 @@ async fn check_reachable(urls: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn progress_bar(args: &ProfileArgs, total: u64) -> Option<ProgressBar> {
+fn arrivals(
+    args: &ProfileArgs,
+    v: &Validated,
+    timestamps: &[Option<f64>],
+    seed: u64,
+) -> anyhow::Result<Arrivals> {
+    if args.fixed_schedule {
+        let stamps = timestamps
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                t.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--fixed-schedule: row {} of the input file has no \"timestamp\" (ms)",
+                        i + 1
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<f64>>>()?;
+        let rows = fixed_schedule(
+            &stamps,
+            args.fixed_schedule_auto_offset,
+            args.fixed_schedule_start_offset,
+            args.fixed_schedule_end_offset,
+        )?;
+        return Ok(Arrivals::Fixed(rows));
+    }
+    match &v.rate {
+        Some(spec) => Ok(Arrivals::Open(Box::new(Schedule::new(spec, seed)?))),
+        None => Ok(Arrivals::Closed),
+    }
+}
+
+fn progress_bar(args: &ProfileArgs, total: Option<u64>) -> Option<ProgressBar> {
     if args.ui == Ui::None || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} requests, {msg} (eta {eta})",
@@ -258,7 +360,8 @@ pub async fn profile(args: &ProfileArgs, command_line: &[String]) -> anyhow::Res
     let mut v = validate(args)?;
     let seed = args.random_seed.unwrap_or_else(rand::random);
     let (tokenizer, tokenizer_name) = tokenizer_for(args, &v.endpoint.model)?;
-    let prompts = prompts(args, &tokenizer, seed)?;
+    let (prompts, timestamps) = prompts(args, &tokenizer, seed)?;
+    let arrivals = arrivals(args, &v, &timestamps, seed)?;
 
     let mock = if args.mock {
         let mock_args = MockArgs {
@@ -282,10 +385,9 @@ pub async fn profile(args: &ProfileArgs, command_line: &[String]) -> anyhow::Res
     };
 
     let workload = Workload::build(&prompts, &v.endpoint, Some(&tokenizer), seed);
-    let dir = args.artifact_dir.join(artifacts::run_dir_name(
-        &v.endpoint.model,
-        &format!("concurrency{}", args.concurrency),
-    ));
+    let dir = args
+        .artifact_dir
+        .join(artifacts::run_dir_name(&v.endpoint.model, &args.stimulus()));
     let paths = ArtifactPaths::new(dir, args.profile_export_prefix.as_deref());
     artifacts::prepare_dir(&paths)?;
     artifacts::write_json(&paths.inputs(), &export::inputs_json(&workload.inputs()))?;
@@ -306,18 +408,42 @@ pub async fn profile(args: &ProfileArgs, command_line: &[String]) -> anyhow::Res
         rt,
         v.timeout,
         args.max_response_bytes,
-        args.concurrency,
+        args.concurrency.unwrap_or(64),
     )?);
     let records = args.export_level != ExportLevel::Summary;
     let raw = args.export_level == ExportLevel::Raw;
-    let mut sink = ArtifactSink::open(&paths, records, raw, progress_bar(args, v.request_count))?;
+    let total = v.request_count.or(match &arrivals {
+        Arrivals::Fixed(rows) => Some(rows.len() as u64),
+        _ => None,
+    });
+    let mut sink = ArtifactSink::open(&paths, records, raw, progress_bar(args, total))?;
+    let open_loop = !matches!(arrivals, Arrivals::Closed);
+    let concurrency = if open_loop {
+        args.concurrency
+    } else {
+        Some(args.concurrency.unwrap_or(1))
+    };
     let settings = RunSettings {
-        concurrency: args.concurrency,
+        concurrency,
+        concurrency_ramp: match (args.concurrency_ramp_duration, concurrency) {
+            (Some(d), Some(c)) => {
+                concurrency_ramp(c, seconds("--concurrency-ramp-duration", d)? as f64 / 1e9)
+            }
+            _ => Vec::new(),
+        },
         request_count: v.request_count,
+        duration_ns: args.benchmark_duration.map(|d| (d * 1e9) as u64),
+        grace_period_ns: (args.benchmark_grace_period * 1e9) as u64,
         warmup_request_count: args.warmup_request_count,
-        export_records: records,
-        export_raw: raw,
+        warmup_duration_ns: args
+            .warmup_duration
+            .map(|d| seconds("--warmup-duration", d))
+            .transpose()?,
+        cancellation: v.cancellation,
+        sampling: v.sampling,
+        seed,
         id_seed: rand::random(),
+        export: ExportLines { records, raw },
     };
     let stop = StopSignal::new();
     let ctrl_c = tokio::spawn({
@@ -331,18 +457,12 @@ pub async fn profile(args: &ProfileArgs, command_line: &[String]) -> anyhow::Res
             }
         }
     });
-    let mut sampler = Sampler::new(v.sampling, workload.items.len(), seed);
-    let outcome = runner::run(
-        &v.endpoint,
-        &workload,
-        &mut sampler,
-        &settings,
-        transport,
-        rt,
-        &mut sink,
-        &stop,
-    )
-    .await;
+    let plan = RunPlan {
+        endpoint: &v.endpoint,
+        workload: &workload,
+        settings: &settings,
+    };
+    let outcome = runner::run(plan, arrivals, transport, rt, &mut sink, &stop).await;
     ctrl_c.abort();
     let write_result = sink.finish();
     if let Some(server) = mock {
@@ -373,7 +493,8 @@ pub async fn profile(args: &ProfileArgs, command_line: &[String]) -> anyhow::Res
     if outcome.was_cancelled {
         println!(
             "Run stopped early: {} of {} requests issued.",
-            outcome.issued, v.request_count
+            outcome.released,
+            total.map_or("unlimited".to_owned(), |t| t.to_string())
         );
     }
     println!("Artifacts: {}", paths.dir.display());

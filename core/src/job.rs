@@ -1,0 +1,205 @@
+//! One request as a task: send it through the transport (cancelling it after
+//! `--request-cancellation-delay` when it was picked for cancellation), judge
+//! the response and serialise its export lines, all off the scheduler, so
+//! multi-MB bodies are handled on whichever worker runs the task.
+
+use crate::export::{self, RawResponse};
+use crate::platform::Runtime;
+use crate::record::{ErrorDetails, Phase, RequestRecord};
+use crate::request::redact_headers;
+use crate::response;
+use crate::transport::{FailureKind, HttpRequest, Timing, Transport, TransportFailure};
+use futures_util::future::{select, Either};
+use std::pin::pin;
+use std::sync::Arc;
+
+/// A finished request: its record and its export lines, ready to write.
+#[derive(Debug, Clone)]
+pub struct Completed {
+    /// What was measured.
+    pub record: RequestRecord,
+    /// `profile_export.jsonl` line (no newline), if records are exported.
+    pub record_line: Option<String>,
+    /// `profile_export_raw.jsonl` line (no newline), if raw is exported.
+    pub raw_line: Option<String>,
+}
+
+/// Which export lines to serialise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExportLines {
+    /// `profile_export.jsonl`.
+    pub records: bool,
+    /// `profile_export_raw.jsonl` (keeps the body until serialised).
+    pub raw: bool,
+}
+
+/// Everything one request task needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub record: RequestRecord,
+    pub request: HttpRequest,
+    pub payload: Arc<serde_json::Value>,
+    pub export: ExportLines,
+    pub wall_origin_ns: u64,
+    /// Cancel the request this long after it starts (`--request-cancellation-*`).
+    pub cancel_after_ns: Option<u64>,
+}
+
+impl Job {
+    /// Turn a record into a [`Completed`], serialising the lines asked for.
+    pub fn finish(&self, rec: RequestRecord, body: Option<(&[u8], Option<&str>)>) -> Completed {
+        finish(
+            rec,
+            &self.request.headers,
+            &self.payload,
+            self.export,
+            self.wall_origin_ns,
+            body,
+        )
+    }
+}
+
+/// Serialise the export lines of a record (shared with abandoned requests).
+pub(crate) fn finish(
+    rec: RequestRecord,
+    headers: &[(String, String)],
+    payload: &serde_json::Value,
+    export: ExportLines,
+    wall_origin_ns: u64,
+    body: Option<(&[u8], Option<&str>)>,
+) -> Completed {
+    let record_line = export
+        .records
+        .then(|| export::record_line(&rec, wall_origin_ns));
+    let raw_line = export.raw.then(|| {
+        let headers = redact_headers(headers);
+        let text = body.map(|(b, ct)| (String::from_utf8_lossy(b), ct));
+        let response = text.as_ref().map(|(t, ct)| RawResponse {
+            perf_ns: rec.request_end_ns,
+            text: t,
+            content_type: *ct,
+        });
+        export::raw_line(&rec, wall_origin_ns, payload, &headers, response.as_ref())
+    });
+    Completed {
+        record: rec,
+        record_line,
+        raw_line,
+    }
+}
+
+/// The error recorded for a request cancelled on purpose.
+pub(crate) fn cancelled(message: impl Into<String>) -> ErrorDetails {
+    ErrorDetails {
+        code: Some(499),
+        kind: "RequestCancelled".into(),
+        message: message.into(),
+    }
+}
+
+fn failure_error(f: &TransportFailure) -> ErrorDetails {
+    let (code, kind) = match f.kind {
+        FailureKind::Connect => (None, "ConnectionError"),
+        FailureKind::Timeout => (Some(408), "RequestTimeout"),
+        FailureKind::BodyTooLarge => (f.status, "ResponseTooLarge"),
+        FailureKind::Io => (f.status, "IOError"),
+        FailureKind::Cancelled => return cancelled(f.message.clone()),
+    };
+    ErrorDetails {
+        code,
+        kind: kind.into(),
+        message: f.message.clone(),
+    }
+}
+
+/// Run one request to completion (or cancellation).
+pub(crate) async fn execute<T: Transport, R: Runtime>(
+    transport: Arc<T>,
+    rt: R,
+    job: Job,
+) -> Completed {
+    let started = rt.now_ns();
+    let send = transport.send(job.request.clone());
+    let result = match job.cancel_after_ns {
+        None => send.await,
+        Some(after) => match select(pin!(send), pin!(rt.sleep_until(started + after))).await {
+            Either::Left((r, _)) => r,
+            Either::Right(((), _)) => Err(TransportFailure {
+                kind: FailureKind::Cancelled,
+                message: format!(
+                    "cancelled by --request-cancellation-rate after {:.3} s",
+                    after as f64 / 1e9
+                ),
+                status: None,
+                timing: Timing {
+                    start_ns: started,
+                    first_byte_ns: None,
+                    end_ns: rt.now_ns(),
+                },
+            }),
+        },
+    };
+    let mut rec = job.record.clone();
+    match result {
+        Ok(resp) => {
+            let verdict = response::analyze(resp.status, &resp.body);
+            rec.request_start_ns = resp.timing.start_ns;
+            rec.first_byte_ns = resp.timing.first_byte_ns;
+            rec.request_end_ns = resp.timing.end_ns;
+            rec.status = Some(resp.status);
+            rec.response_bytes = resp.body.len() as u64;
+            rec.image_count = verdict.image_count;
+            rec.error = verdict.error;
+            job.finish(rec, Some((&resp.body, resp.header("content-type"))))
+        }
+        Err(failure) => {
+            rec.request_start_ns = failure.timing.start_ns;
+            rec.first_byte_ns = failure.timing.first_byte_ns;
+            rec.request_end_ns = failure.timing.end_ns;
+            rec.status = failure.status;
+            rec.was_cancelled = failure.kind == FailureKind::Cancelled;
+            rec.error = Some(failure_error(&failure));
+            job.finish(rec, None)
+        }
+    }
+}
+
+/// A record for a request that has been scheduled but not yet sent.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_record(
+    session_num: u64,
+    phase: Phase,
+    conversation_id: &str,
+    request_id: &str,
+    url: &str,
+    isl: Option<u64>,
+    worker: usize,
+    scheduled_ns: u64,
+    slot_ns: u64,
+) -> RequestRecord {
+    RequestRecord {
+        session_num,
+        x_request_id: request_id.to_owned(),
+        x_correlation_id: request_id.to_owned(),
+        conversation_id: conversation_id.to_owned(),
+        turn_index: 0,
+        url: url.to_owned(),
+        phase,
+        credit_issued_ns: scheduled_ns,
+        slot_acquired_ns: slot_ns,
+        request_start_ns: slot_ns,
+        first_byte_ns: None,
+        request_end_ns: slot_ns,
+        worker_id: if worker == usize::MAX {
+            "queue".to_owned()
+        } else {
+            format!("worker_{worker}")
+        },
+        was_cancelled: false,
+        status: None,
+        input_sequence_length: isl,
+        response_bytes: 0,
+        image_count: 0,
+        error: None,
+    }
+}

@@ -1,0 +1,562 @@
+//! A virtual-time [`Runtime`] for tests: timers never sleep for real.
+//!
+//! [`VirtualRuntime::block_on`] is a tiny single-threaded executor. It polls
+//! the main future and every spawned task until none can make progress, then
+//! jumps the clock to the earliest pending `sleep_until` deadline and wakes
+//! that timer (like tokio's `start_paused`). Time moves only when the
+//! executor is idle, so a test sees exact virtual times: a request that
+//! "takes" 100 ms ends at exactly 100 ms. [`DelayTransport`] is a fake server
+//! with fixed service time and FIFO slots on that clock.
+//!
+//! Plain Rust (no threads, no real clock): it compiles for wasm32 too.
+
+use crate::platform::{BoxFuture, MaybeSend, Runtime};
+use crate::transport::{HttpRequest, HttpResponse, Timing, Transport, TransportFailure};
+use bytes::Bytes;
+use futures_channel::oneshot;
+use futures_util::task::{waker, ArcWake};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// Wall-clock origin of every virtual runtime (2023-11-14T22:13:20Z), so
+/// exported timestamps look plausible and are identical run to run.
+pub const VIRTUAL_WALL_ORIGIN_NS: u64 = 1_700_000_000_000_000_000;
+
+/// Task id of the future passed to `block_on`.
+const MAIN: u64 = 0;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Ids of tasks that were woken, in wake order.
+#[derive(Default)]
+struct ReadyQueue(Mutex<VecDeque<u64>>);
+
+struct TaskWaker {
+    id: u64,
+    queue: Arc<ReadyQueue>,
+}
+
+impl ArcWake for TaskWaker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        lock(&arc_self.queue.0).push_back(arc_self.id);
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    now: AtomicU64,
+    running: AtomicBool,
+    ready: Arc<ReadyQueue>,
+    /// Pending timers by (deadline, registration order).
+    timers: Mutex<BTreeMap<(u64, u64), Waker>>,
+    next_seq: AtomicU64,
+    /// Spawned tasks not currently being polled.
+    tasks: Mutex<HashMap<u64, BoxFuture<'static, ()>>>,
+}
+
+/// A [`Runtime`] on virtual time with its own single-threaded executor.
+/// Clones share the clock, timers and tasks.
+#[derive(Clone, Default)]
+pub struct VirtualRuntime {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for VirtualRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VirtualRuntime")
+            .field("now_ns", &self.now_ns())
+            .field("timers", &lock(&self.inner.timers).len())
+            .field("tasks", &lock(&self.inner.tasks).len())
+            .finish()
+    }
+}
+
+/// Marks the executor as running; panics on re-entry.
+struct RunGuard<'a>(&'a AtomicBool);
+
+impl<'a> RunGuard<'a> {
+    fn enter(flag: &'a AtomicBool) -> Self {
+        assert!(
+            !flag.swap(true, Ordering::SeqCst),
+            "VirtualRuntime: block_on/run_* called from inside a task"
+        );
+        RunGuard(flag)
+    }
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+impl VirtualRuntime {
+    /// A runtime at virtual time 0 with no tasks or timers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Current virtual time (ns).
+    pub fn now_ns(&self) -> u64 {
+        self.inner.now.load(Ordering::SeqCst)
+    }
+
+    /// Deadline of the earliest pending timer.
+    pub fn next_timer_ns(&self) -> Option<u64> {
+        lock(&self.inner.timers)
+            .keys()
+            .next()
+            .map(|&(deadline, _)| deadline)
+    }
+
+    /// Move the clock forward to `ns` (never backwards) and wake every timer
+    /// due by then. Woken tasks run at the next `run_until_idle`/`block_on`.
+    pub fn advance_to(&self, ns: u64) {
+        let now = self.inner.now.fetch_max(ns, Ordering::SeqCst).max(ns);
+        let due: Vec<Waker> = {
+            let mut timers = lock(&self.inner.timers);
+            let later = match now.checked_add(1) {
+                Some(after) => timers.split_off(&(after, 0)),
+                None => BTreeMap::new(),
+            };
+            std::mem::replace(&mut *timers, later)
+                .into_values()
+                .collect()
+        };
+        due.into_iter().for_each(Waker::wake);
+    }
+
+    /// Jump to the earliest timer and wake it (and any due at the same time).
+    /// Returns false when no timer is pending.
+    fn fire_next_timer(&self) -> bool {
+        match self.next_timer_ns() {
+            Some(deadline) => {
+                self.advance_to(deadline);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn pop_ready(&self) -> Option<u64> {
+        lock(&self.inner.ready.0).pop_front()
+    }
+
+    fn wake_handle(&self, id: u64) -> Waker {
+        waker(Arc::new(TaskWaker {
+            id,
+            queue: self.inner.ready.clone(),
+        }))
+    }
+
+    fn poll_task(&self, id: u64) {
+        let Some(mut task) = lock(&self.inner.tasks).remove(&id) else {
+            return;
+        };
+        let waker = self.wake_handle(id);
+        if task
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+        {
+            lock(&self.inner.tasks).insert(id, task);
+        }
+    }
+
+    fn spawn_boxed(&self, task: BoxFuture<'static, ()>) {
+        let id = self.inner.next_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        lock(&self.inner.tasks).insert(id, task);
+        lock(&self.inner.ready.0).push_back(id);
+    }
+
+    /// Run every task that can make progress at the current virtual time,
+    /// without moving the clock.
+    pub fn run_until_idle(&self) {
+        let _guard = RunGuard::enter(&self.inner.running);
+        while let Some(id) = self.pop_ready() {
+            if id != MAIN {
+                self.poll_task(id);
+            }
+        }
+    }
+
+    /// Run tasks and fire timers in deadline order up to `ns`, then leave
+    /// the clock at `ns` (or later, if it already was).
+    pub fn run_until(&self, ns: u64) {
+        loop {
+            self.run_until_idle();
+            match self.next_timer_ns() {
+                Some(deadline) if deadline <= ns => self.advance_to(deadline),
+                _ => break,
+            }
+        }
+        self.advance_to(ns);
+        self.run_until_idle();
+    }
+
+    /// Drive `fut` (and all spawned tasks) to completion on virtual time.
+    ///
+    /// # Panics
+    /// When `fut` is pending with no task ready and no timer pending (it
+    /// could never finish), or when called from inside a task.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        let _guard = RunGuard::enter(&self.inner.running);
+        let mut fut = pin!(fut);
+        let main_waker = self.wake_handle(MAIN);
+        lock(&self.inner.ready.0).push_back(MAIN);
+        loop {
+            while let Some(id) = self.pop_ready() {
+                if id != MAIN {
+                    self.poll_task(id);
+                } else if let Poll::Ready(out) =
+                    fut.as_mut().poll(&mut Context::from_waker(&main_waker))
+                {
+                    return out;
+                }
+            }
+            assert!(
+                self.fire_next_timer(),
+                "VirtualRuntime: deadlock at {} ns: the future is pending, no task is ready and no timer is set",
+                self.now_ns()
+            );
+        }
+    }
+}
+
+/// A virtual `sleep_until`; deregisters its timer when dropped.
+struct Sleep {
+    rt: VirtualRuntime,
+    deadline: u64,
+    key: Option<(u64, u64)>,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.rt.now_ns() >= this.deadline {
+            return Poll::Ready(());
+        }
+        let inner = &this.rt.inner;
+        let key = *this
+            .key
+            .get_or_insert_with(|| (this.deadline, inner.next_seq.fetch_add(1, Ordering::SeqCst)));
+        lock(&inner.timers).insert(key, cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            lock(&self.rt.inner.timers).remove(&key);
+        }
+    }
+}
+
+impl Runtime for VirtualRuntime {
+    fn now_ns(&self) -> u64 {
+        VirtualRuntime::now_ns(self)
+    }
+
+    fn wall_origin_ns(&self) -> u64 {
+        VIRTUAL_WALL_ORIGIN_NS
+    }
+
+    fn sleep_until(&self, deadline_ns: u64) -> impl Future<Output = ()> + MaybeSend {
+        Sleep {
+            rt: self.clone(),
+            deadline: deadline_ns,
+            key: None,
+        }
+    }
+
+    fn spawn<F>(&self, fut: F) -> impl Future<Output = F::Output> + MaybeSend
+    where
+        F: Future + MaybeSend + 'static,
+        F::Output: MaybeSend + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.spawn_boxed(Box::pin(async move {
+            let _ = tx.send(fut.await);
+        }));
+        async move {
+            rx.await
+                .expect("VirtualRuntime: a spawned task was dropped before it finished")
+        }
+    }
+}
+
+/// The body every [`DelayTransport`] response carries: one tiny "image".
+pub const DELAY_BODY: &str = r#"{"created":0,"data":[{"b64_json":"iVBORw0KGgo="}]}"#;
+
+/// One request as a [`DelayTransport`] saw it (virtual ns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// Request URL.
+    pub url: String,
+    /// When the request reached the server.
+    pub arrival_ns: u64,
+    /// When a slot took it (after waiting in the server's FIFO queue).
+    pub service_start_ns: u64,
+    /// When the response was complete.
+    pub end_ns: u64,
+}
+
+/// A fake image server on a [`VirtualRuntime`]: `slots` requests in service
+/// at once, the rest wait in FIFO order; each takes `service_ns` and gets a
+/// 200 with [`DELAY_BODY`]. Timings are exact virtual times (`start` =
+/// arrival, first byte = end = completion).
+#[derive(Debug)]
+pub struct DelayTransport {
+    rt: VirtualRuntime,
+    service_ns: u64,
+    /// When each slot is next free.
+    free_at: Mutex<Vec<u64>>,
+    log: Mutex<Vec<Served>>,
+}
+
+impl DelayTransport {
+    /// A server with `slots` (at least 1) and a fixed service time.
+    pub fn new(rt: &VirtualRuntime, service_ns: u64, slots: usize) -> Self {
+        DelayTransport {
+            rt: rt.clone(),
+            service_ns,
+            free_at: Mutex::new(vec![0; slots.max(1)]),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Virtual arrival time of each request, in arrival order.
+    pub fn arrivals(&self) -> Vec<u64> {
+        lock(&self.log).iter().map(|s| s.arrival_ns).collect()
+    }
+
+    /// Every request seen so far, in arrival order.
+    pub fn served(&self) -> Vec<Served> {
+        lock(&self.log).clone()
+    }
+}
+
+impl Transport for DelayTransport {
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, TransportFailure>> + MaybeSend {
+        async move {
+            let arrival_ns = self.rt.now_ns();
+            let end_ns = {
+                let mut free_at = lock(&self.free_at);
+                let (slot, &free) = free_at
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|&(_, &t)| t)
+                    .expect("at least one slot");
+                let service_start_ns = arrival_ns.max(free);
+                let end_ns = service_start_ns + self.service_ns;
+                free_at[slot] = end_ns;
+                lock(&self.log).push(Served {
+                    url: request.url,
+                    arrival_ns,
+                    service_start_ns,
+                    end_ns,
+                });
+                end_ns
+            };
+            self.rt.sleep_until(end_ns).await;
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: Bytes::from_static(DELAY_BODY.as_bytes()),
+                timing: Timing {
+                    start_ns: arrival_ns,
+                    first_byte_ns: Some(end_ns),
+                    end_ns,
+                },
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{ArrivalPattern, RateSpec, Schedule};
+    use crate::transport::Method;
+    use futures_util::future::join_all;
+
+    const MS: u64 = 1_000_000;
+
+    fn request() -> HttpRequest {
+        HttpRequest {
+            method: Method::Post,
+            url: "http://virtual/v1/images/generations".into(),
+            headers: vec![],
+            body: Bytes::new(),
+        }
+    }
+
+    mod executor {
+        use super::*;
+
+        #[test]
+        fn sleeps_resolve_in_deadline_order_at_exact_times() {
+            let rt = VirtualRuntime::new();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let tasks: Vec<_> = [(300, 'c'), (100, 'a'), (200, 'b'), (100, 'z')]
+                .into_iter()
+                .map(|(at, name)| {
+                    let (rt2, seen) = (rt.clone(), seen.clone());
+                    rt.spawn(async move {
+                        rt2.sleep_until(at * MS).await;
+                        lock(&seen).push((name, rt2.now_ns()));
+                    })
+                })
+                .collect();
+            rt.block_on(join_all(tasks));
+            assert_eq!(
+                *lock(&seen),
+                vec![
+                    ('a', 100 * MS),
+                    ('z', 100 * MS),
+                    ('b', 200 * MS),
+                    ('c', 300 * MS)
+                ]
+            );
+            assert_eq!(rt.now_ns(), 300 * MS);
+            assert_eq!(rt.next_timer_ns(), None);
+        }
+
+        #[test]
+        fn spawn_returns_the_output_and_nested_spawns_run() {
+            let rt = VirtualRuntime::new();
+            let rt2 = rt.clone();
+            let out = rt.block_on(async move {
+                let inner = rt2.clone();
+                let outer = rt2.spawn(async move { inner.spawn(async { 20 }).await + 1 });
+                outer.await * 2
+            });
+            assert_eq!(out, 42);
+            assert_eq!(rt.now_ns(), 0, "no timer, no time passes");
+        }
+
+        #[test]
+        fn past_deadlines_are_ready_and_dropped_sleeps_unregister() {
+            let rt = VirtualRuntime::new();
+            rt.block_on(rt.sleep_until(5 * MS));
+            rt.block_on(rt.sleep_until(0));
+            assert_eq!(rt.now_ns(), 5 * MS);
+            let long = pin!(rt.sleep_until(500 * MS));
+            let short = pin!(rt.sleep_until(50 * MS));
+            rt.block_on(futures_util::future::select(long, short));
+            assert_eq!(rt.now_ns(), 50 * MS);
+            assert_eq!(
+                rt.next_timer_ns(),
+                Some(500 * MS),
+                "the long sleep is still alive here"
+            );
+        }
+
+        #[test]
+        fn run_until_drives_by_hand() {
+            let rt = VirtualRuntime::new();
+            let done = Arc::new(AtomicU64::new(0));
+            for at in [100, 300] {
+                let (rt2, done) = (rt.clone(), done.clone());
+                let _ = rt.spawn(async move {
+                    rt2.sleep_until(at * MS).await;
+                    done.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+            rt.run_until(200 * MS);
+            assert_eq!((rt.now_ns(), done.load(Ordering::SeqCst)), (200 * MS, 1));
+            rt.advance_to(300 * MS);
+            rt.run_until_idle();
+            assert_eq!(done.load(Ordering::SeqCst), 2);
+        }
+
+        #[test]
+        #[should_panic(expected = "deadlock")]
+        fn a_future_that_can_never_finish_panics() {
+            VirtualRuntime::new().block_on(futures_util::future::pending::<()>());
+        }
+    }
+
+    mod delay_transport {
+        use super::*;
+
+        fn ends(slots: usize, n: usize) -> (Vec<u64>, Arc<DelayTransport>) {
+            let rt = VirtualRuntime::new();
+            let server = Arc::new(DelayTransport::new(&rt, 100 * MS, slots));
+            let sends: Vec<_> = (0..n)
+                .map(|_| {
+                    let server = server.clone();
+                    rt.spawn(async move { server.send(request()).await.unwrap() })
+                })
+                .collect();
+            let responses = rt.block_on(join_all(sends));
+            assert!(responses
+                .iter()
+                .all(|r| r.status == 200 && r.body == DELAY_BODY.as_bytes()));
+            (responses.iter().map(|r| r.timing.end_ns).collect(), server)
+        }
+
+        #[test]
+        fn one_slot_serves_simultaneous_requests_one_after_another() {
+            let (ends, server) = ends(1, 4);
+            assert_eq!(ends, vec![100 * MS, 200 * MS, 300 * MS, 400 * MS]);
+            assert_eq!(server.arrivals(), vec![0; 4]);
+            let starts: Vec<u64> = server.served().iter().map(|s| s.service_start_ns).collect();
+            assert_eq!(starts, vec![0, 100 * MS, 200 * MS, 300 * MS]);
+        }
+
+        #[test]
+        fn two_slots_serve_two_at_a_time() {
+            assert_eq!(ends(2, 4).0, vec![100 * MS, 100 * MS, 200 * MS, 200 * MS]);
+        }
+
+        #[test]
+        fn an_open_loop_on_absolute_deadlines_never_skips_against_a_slow_server() {
+            // 20 req/s against a server that handles 10 req/s: every arrival
+            // is still sent on time; the server's queue grows instead.
+            let rt = VirtualRuntime::new();
+            let server = Arc::new(DelayTransport::new(&rt, 100 * MS, 1));
+            let spec = RateSpec {
+                rate: 20.0,
+                pattern: ArrivalPattern::Constant,
+                ramp_duration_s: None,
+            };
+            let offsets: Vec<u64> = Schedule::new(&spec, 0).unwrap().take(20).collect();
+            let (rt2, server2, offsets2) = (rt.clone(), server.clone(), offsets.clone());
+            rt.block_on(async move {
+                let start = rt2.now_ns();
+                let mut sends = Vec::new();
+                for offset in offsets2 {
+                    rt2.sleep_until(start + offset).await;
+                    let server = server2.clone();
+                    sends.push(rt2.spawn(async move { server.send(request()).await }));
+                }
+                join_all(sends).await
+            });
+            assert_eq!(server.arrivals(), offsets);
+            let waits: Vec<u64> = server
+                .served()
+                .iter()
+                .map(|s| s.service_start_ns - s.arrival_ns)
+                .collect();
+            assert_eq!(
+                waits,
+                (0..20).map(|i| i * 50 * MS).collect::<Vec<_>>(),
+                "queue time grows"
+            );
+            assert_eq!(rt.now_ns(), 2_000 * MS);
+        }
+    }
+}
