@@ -317,6 +317,9 @@ mod tests {
             "http_req_receiving": {"value": 1.0, "unit": "ms"},
             "response_bytes": {"value": 1000, "unit": "bytes"},
             "output_image_count": {"value": 1, "unit": "images"},
+            "schedule_lag": {"value": 0.0, "unit": "ms"},
+            "client_queue_time": {"value": 0.0, "unit": "ms"},
+            "request_latency_from_scheduled": {"value": 12251.41, "unit": "ms"},
         });
         assert_eq!(v["metrics"], metrics);
         assert!(v["metrics"]["input_sequence_length"]["value"].is_u64());

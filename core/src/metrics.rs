@@ -52,6 +52,16 @@ pub const HTTP_REQ_RECEIVING: MetricDef = def("http_req_receiving", "Response Re
 pub const RESPONSE_BYTES: MetricDef = def("response_bytes", "Response Size", "bytes");
 /// Images in one response.
 pub const OUTPUT_IMAGE_COUNT: MetricDef = def("output_image_count", "Output Images", "images");
+/// Request start − scheduled time: client-side delay, including queue time.
+pub const SCHEDULE_LAG: MetricDef = def("schedule_lag", "Schedule Lag", "ms");
+/// Time an arrival waited for a free concurrency slot.
+pub const CLIENT_QUEUE_TIME: MetricDef = def("client_queue_time", "Client Queue Time", "ms");
+/// Body fully read − scheduled time (coordinated-omission-aware latency).
+pub const LATENCY_FROM_SCHEDULED: MetricDef = def(
+    "request_latency_from_scheduled",
+    "Latency from Scheduled Time",
+    "ms",
+);
 /// Prompt tokens of a failed request.
 pub const ERROR_ISL: MetricDef = def("error_isl", "Error Input Sequence Length", "tokens");
 /// Successful requests per second of benchmark duration.
@@ -64,28 +74,45 @@ pub const REQUEST_COUNT: MetricDef = def("request_count", "Request Count", "requ
 /// Number of failed profiling requests.
 pub const ERROR_REQUEST_COUNT: MetricDef =
     def("error_request_count", "Error Request Count", "requests");
+/// Requests actually sent per second (first send → last send).
+pub const ACHIEVED_REQUEST_RATE: MetricDef = def(
+    "achieved_request_rate",
+    "Achieved Send Rate",
+    "requests/sec",
+);
+/// Requests cancelled on purpose or cut at the end of the run.
+pub const CANCELLED_COUNT: MetricDef =
+    def("cancelled_count", "Cancelled Request Count", "requests");
+/// Requests that hit `--request-timeout-seconds`.
+pub const TIMEOUT_COUNT: MetricDef = def("timeout_count", "Timed Out Request Count", "requests");
 /// Last end − first start of successful requests.
 pub const BENCHMARK_DURATION: MetricDef = def("benchmark_duration", "Benchmark Duration", "sec");
 /// Prompt tokens summed over successful requests.
 pub const TOTAL_ISL: MetricDef = def("total_isl", "Total Input Sequence Length", "tokens");
 
 /// Per-request metrics, in summary order.
-pub const DISTRIBUTION_METRICS: [MetricDef; 7] = [
+pub const DISTRIBUTION_METRICS: [MetricDef; 10] = [
     REQUEST_LATENCY,
     INPUT_SEQUENCE_LENGTH,
     HTTP_REQ_WAITING,
     HTTP_REQ_RECEIVING,
     RESPONSE_BYTES,
     OUTPUT_IMAGE_COUNT,
+    SCHEDULE_LAG,
+    CLIENT_QUEUE_TIME,
+    LATENCY_FROM_SCHEDULED,
     ERROR_ISL,
 ];
 
 /// Run-level metrics, in summary order.
-pub const SCALAR_METRICS: [MetricDef; 6] = [
+pub const SCALAR_METRICS: [MetricDef; 9] = [
     REQUEST_THROUGHPUT,
     IMAGE_THROUGHPUT,
+    ACHIEVED_REQUEST_RATE,
     REQUEST_COUNT,
     ERROR_REQUEST_COUNT,
+    CANCELLED_COUNT,
+    TIMEOUT_COUNT,
     BENCHMARK_DURATION,
     TOTAL_ISL,
 ];
@@ -121,6 +148,9 @@ pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
     }
     out.push((RESPONSE_BYTES, rec.response_bytes as f64));
     out.push((OUTPUT_IMAGE_COUNT, f64::from(rec.image_count)));
+    out.push((SCHEDULE_LAG, rec.schedule_lag_ms()));
+    out.push((CLIENT_QUEUE_TIME, rec.queue_ms()));
+    out.push((LATENCY_FROM_SCHEDULED, rec.latency_from_scheduled_ms()));
     out
 }
 
@@ -149,7 +179,11 @@ pub struct MetricSummary {
 #[derive(Debug, Clone, Default)]
 pub struct SummaryBuilder {
     /// Per-request values, indexed like [`DISTRIBUTION_METRICS`].
-    values: [Vec<f64>; 7],
+    values: [Vec<f64>; DISTRIBUTION_METRICS.len()],
+    timeouts: u64,
+    /// Sends (requests that reached the transport) and their first/last start.
+    sends: u64,
+    send_span: Option<(u64, u64)>,
     errors: BTreeMap<ErrorDetails, u64>,
     valid: u64,
     failed: u64,
@@ -182,6 +216,18 @@ impl SummaryBuilder {
         widen(&mut self.all_span, rec);
         if rec.was_cancelled {
             self.cancelled += 1;
+        }
+        if rec
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind == "RequestTimeout")
+        {
+            self.timeouts += 1;
+        }
+        if rec.worker_id != "queue" {
+            self.sends += 1;
+            let t = rec.request_start_ns;
+            self.send_span = Some(self.send_span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
         }
         match &rec.error {
             None => {
@@ -230,8 +276,17 @@ impl SummaryBuilder {
         };
         scalar(REQUEST_THROUGHPUT, per_sec(self.valid));
         scalar(IMAGE_THROUGHPUT, per_sec(self.images));
+        let send_rate = match self.send_span {
+            Some((a, b)) if b > a && self.sends > 1 => {
+                (self.sends - 1) as f64 / ((b - a) as f64 / 1e9)
+            }
+            _ => 0.0,
+        };
+        scalar(ACHIEVED_REQUEST_RATE, send_rate);
         scalar(REQUEST_COUNT, self.valid as f64);
         scalar(ERROR_REQUEST_COUNT, self.failed as f64);
+        scalar(CANCELLED_COUNT, self.cancelled as f64);
+        scalar(TIMEOUT_COUNT, self.timeouts as f64);
         scalar(BENCHMARK_DURATION, duration_s);
         // Index 1 holds the ISL of valid records: only report a known total.
         if !self.values[1].is_empty() {
@@ -389,7 +444,7 @@ pub(crate) mod tests {
         assert_eq!(format!("{:.2}", scalar(&s, "request_throughput")), "0.08");
         assert_eq!(s.request_count, 3);
         // Distributions (no error_isl here), then every scalar, in order.
-        let all = DISTRIBUTION_METRICS[..6].iter().chain(&SCALAR_METRICS);
+        let all = DISTRIBUTION_METRICS[..9].iter().chain(&SCALAR_METRICS);
         let defs: Vec<MetricDef> = s.metrics.iter().map(|m| m.def).collect();
         assert_eq!(defs, all.copied().collect::<Vec<_>>());
     }
@@ -464,12 +519,19 @@ pub(crate) mod tests {
     fn record_metrics_shapes() {
         let r = rec(0, 0, 10.0, Some(7));
         let tags: Vec<_> = record_metrics(&r).iter().map(|(d, _)| d.tag).collect();
-        assert_eq!(tags.len(), 6);
+        assert_eq!(tags.len(), 9);
         let mut no_fb = r.clone();
         no_fb.first_byte_ns = None;
         no_fb.input_sequence_length = None;
         let tags: Vec<_> = record_metrics(&no_fb).iter().map(|(d, _)| d.tag).collect();
-        let want = [REQUEST_LATENCY, RESPONSE_BYTES, OUTPUT_IMAGE_COUNT];
+        let want = [
+            REQUEST_LATENCY,
+            RESPONSE_BYTES,
+            OUTPUT_IMAGE_COUNT,
+            SCHEDULE_LAG,
+            CLIENT_QUEUE_TIME,
+            LATENCY_FROM_SCHEDULED,
+        ];
         assert_eq!(tags, want.map(|d| d.tag));
         let mut e = r.clone();
         e.error = Some(err(500, "HTTPError"));

@@ -18,7 +18,7 @@ use futures_util::task::{waker, ArcWake};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -26,37 +26,36 @@ use std::task::{Context, Poll, Waker};
 /// exported timestamps look plausible and are identical run to run.
 pub const VIRTUAL_WALL_ORIGIN_NS: u64 = 1_700_000_000_000_000_000;
 
-/// Task id of the future passed to `block_on`.
+/// Task id of the future passed to `block_on`; spawned tasks count from 1.
 const MAIN: u64 = 0;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Ids of tasks that were woken, in wake order.
-#[derive(Default)]
-struct ReadyQueue(Mutex<VecDeque<u64>>);
+/// Ids of woken tasks, in wake order.
+type ReadyQueue = Arc<Mutex<VecDeque<u64>>>;
 
 struct TaskWaker {
     id: u64,
-    queue: Arc<ReadyQueue>,
+    ready: ReadyQueue,
 }
 
 impl ArcWake for TaskWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        lock(&arc_self.queue.0).push_back(arc_self.id);
+        lock(&arc_self.ready).push_back(arc_self.id);
     }
 }
 
 #[derive(Default)]
 struct Inner {
     now: AtomicU64,
-    running: AtomicBool,
-    ready: Arc<ReadyQueue>,
+    /// Source of task ids and timer tie-breakers.
+    next_seq: AtomicU64,
+    ready: ReadyQueue,
     /// Pending timers by (deadline, registration order).
     timers: Mutex<BTreeMap<(u64, u64), Waker>>,
-    next_seq: AtomicU64,
-    /// Spawned tasks not currently being polled.
+    /// Spawned tasks (except the one being polled).
     tasks: Mutex<HashMap<u64, BoxFuture<'static, ()>>>,
 }
 
@@ -65,35 +64,6 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct VirtualRuntime {
     inner: Arc<Inner>,
-}
-
-impl std::fmt::Debug for VirtualRuntime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VirtualRuntime")
-            .field("now_ns", &self.now_ns())
-            .field("timers", &lock(&self.inner.timers).len())
-            .field("tasks", &lock(&self.inner.tasks).len())
-            .finish()
-    }
-}
-
-/// Marks the executor as running; panics on re-entry.
-struct RunGuard<'a>(&'a AtomicBool);
-
-impl<'a> RunGuard<'a> {
-    fn enter(flag: &'a AtomicBool) -> Self {
-        assert!(
-            !flag.swap(true, Ordering::SeqCst),
-            "VirtualRuntime: block_on/run_* called from inside a task"
-        );
-        RunGuard(flag)
-    }
-}
-
-impl Drop for RunGuard<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
 }
 
 impl VirtualRuntime {
@@ -109,57 +79,40 @@ impl VirtualRuntime {
 
     /// Deadline of the earliest pending timer.
     pub fn next_timer_ns(&self) -> Option<u64> {
-        lock(&self.inner.timers)
-            .keys()
-            .next()
-            .map(|&(deadline, _)| deadline)
+        lock(&self.inner.timers).keys().next().map(|k| k.0)
     }
 
     /// Move the clock forward to `ns` (never backwards) and wake every timer
     /// due by then. Woken tasks run at the next `run_until_idle`/`block_on`.
     pub fn advance_to(&self, ns: u64) {
         let now = self.inner.now.fetch_max(ns, Ordering::SeqCst).max(ns);
-        let due: Vec<Waker> = {
+        let mut due = Vec::new();
+        {
             let mut timers = lock(&self.inner.timers);
-            let later = match now.checked_add(1) {
-                Some(after) => timers.split_off(&(after, 0)),
-                None => BTreeMap::new(),
-            };
-            std::mem::replace(&mut *timers, later)
-                .into_values()
-                .collect()
-        };
+            while let Some(timer) = timers.first_entry() {
+                if timer.key().0 > now {
+                    break;
+                }
+                due.push(timer.remove());
+            }
+        }
         due.into_iter().for_each(Waker::wake);
     }
 
-    /// Jump to the earliest timer and wake it (and any due at the same time).
-    /// Returns false when no timer is pending.
-    fn fire_next_timer(&self) -> bool {
-        match self.next_timer_ns() {
-            Some(deadline) => {
-                self.advance_to(deadline);
-                true
-            }
-            None => false,
-        }
-    }
-
     fn pop_ready(&self) -> Option<u64> {
-        lock(&self.inner.ready.0).pop_front()
+        lock(&self.inner.ready).pop_front()
     }
 
-    fn wake_handle(&self, id: u64) -> Waker {
-        waker(Arc::new(TaskWaker {
-            id,
-            queue: self.inner.ready.clone(),
-        }))
+    fn waker_for(&self, id: u64) -> Waker {
+        let ready = self.inner.ready.clone();
+        waker(Arc::new(TaskWaker { id, ready }))
     }
 
     fn poll_task(&self, id: u64) {
         let Some(mut task) = lock(&self.inner.tasks).remove(&id) else {
-            return;
+            return; // finished already, or a stale wake
         };
-        let waker = self.wake_handle(id);
+        let waker = self.waker_for(id);
         if task
             .as_mut()
             .poll(&mut Context::from_waker(&waker))
@@ -169,62 +122,57 @@ impl VirtualRuntime {
         }
     }
 
-    fn spawn_boxed(&self, task: BoxFuture<'static, ()>) {
-        let id = self.inner.next_seq.fetch_add(1, Ordering::SeqCst) + 1;
-        lock(&self.inner.tasks).insert(id, task);
-        lock(&self.inner.ready.0).push_back(id);
-    }
-
     /// Run every task that can make progress at the current virtual time,
     /// without moving the clock.
     pub fn run_until_idle(&self) {
-        let _guard = RunGuard::enter(&self.inner.running);
+        let mut main_woken = false;
         while let Some(id) = self.pop_ready() {
-            if id != MAIN {
-                self.poll_task(id);
+            match id {
+                MAIN => main_woken = true,
+                _ => self.poll_task(id),
             }
+        }
+        if main_woken {
+            lock(&self.inner.ready).push_back(MAIN);
         }
     }
 
     /// Run tasks and fire timers in deadline order up to `ns`, then leave
     /// the clock at `ns` (or later, if it already was).
     pub fn run_until(&self, ns: u64) {
-        loop {
+        self.run_until_idle();
+        while let Some(deadline) = self.next_timer_ns().filter(|&d| d <= ns) {
+            self.advance_to(deadline);
             self.run_until_idle();
-            match self.next_timer_ns() {
-                Some(deadline) if deadline <= ns => self.advance_to(deadline),
-                _ => break,
-            }
         }
         self.advance_to(ns);
         self.run_until_idle();
     }
 
     /// Drive `fut` (and all spawned tasks) to completion on virtual time.
+    /// Tasks still pending when `fut` finishes stay queued for later runs.
     ///
     /// # Panics
-    /// When `fut` is pending with no task ready and no timer pending (it
-    /// could never finish), or when called from inside a task.
+    /// When `fut` is pending with no task ready and no timer pending: it
+    /// could never finish. Not re-entrant: never call it from a task.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        let _guard = RunGuard::enter(&self.inner.running);
         let mut fut = pin!(fut);
-        let main_waker = self.wake_handle(MAIN);
-        lock(&self.inner.ready.0).push_back(MAIN);
+        let main_waker = self.waker_for(MAIN);
+        let mut cx = Context::from_waker(&main_waker);
+        lock(&self.inner.ready).push_back(MAIN);
         loop {
             while let Some(id) = self.pop_ready() {
                 if id != MAIN {
                     self.poll_task(id);
-                } else if let Poll::Ready(out) =
-                    fut.as_mut().poll(&mut Context::from_waker(&main_waker))
-                {
+                } else if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
                     return out;
                 }
             }
-            assert!(
-                self.fire_next_timer(),
-                "VirtualRuntime: deadlock at {} ns: the future is pending, no task is ready and no timer is set",
-                self.now_ns()
-            );
+            let Some(deadline) = self.next_timer_ns() else {
+                let now = self.now_ns();
+                panic!("VirtualRuntime: deadlock at {now} ns: nothing ready, no timer set");
+            };
+            self.advance_to(deadline);
         }
     }
 }
@@ -245,9 +193,8 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let inner = &this.rt.inner;
-        let key = *this
-            .key
-            .get_or_insert_with(|| (this.deadline, inner.next_seq.fetch_add(1, Ordering::SeqCst)));
+        let seq = || inner.next_seq.fetch_add(1, Ordering::SeqCst);
+        let key = *this.key.get_or_insert_with(|| (this.deadline, seq()));
         lock(&inner.timers).insert(key, cx.waker().clone());
         Poll::Pending
     }
@@ -270,10 +217,11 @@ impl Runtime for VirtualRuntime {
         VIRTUAL_WALL_ORIGIN_NS
     }
 
-    fn sleep_until(&self, deadline_ns: u64) -> impl Future<Output = ()> + MaybeSend {
+    fn sleep_until(&self, deadline: u64) -> impl Future<Output = ()> + MaybeSend {
+        let rt = self.clone();
         Sleep {
-            rt: self.clone(),
-            deadline: deadline_ns,
+            rt,
+            deadline,
             key: None,
         }
     }
@@ -284,17 +232,17 @@ impl Runtime for VirtualRuntime {
         F::Output: MaybeSend + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        self.spawn_boxed(Box::pin(async move {
+        let task: BoxFuture<'static, ()> = Box::pin(async move {
             let _ = tx.send(fut.await);
-        }));
-        async move {
-            rx.await
-                .expect("VirtualRuntime: a spawned task was dropped before it finished")
-        }
+        });
+        let id = self.inner.next_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        lock(&self.inner.tasks).insert(id, task);
+        lock(&self.inner.ready).push_back(id);
+        async move { rx.await.expect("VirtualRuntime: spawned task was dropped") }
     }
 }
 
-/// The body every [`DelayTransport`] response carries: one tiny "image".
+/// The body of every [`DelayTransport`] response: one tiny "image".
 pub const DELAY_BODY: &str = r#"{"created":0,"data":[{"b64_json":"iVBORw0KGgo="}]}"#;
 
 /// One request as a [`DelayTransport`] saw it (virtual ns).
@@ -314,7 +262,6 @@ pub struct Served {
 /// at once, the rest wait in FIFO order; each takes `service_ns` and gets a
 /// 200 with [`DELAY_BODY`]. Timings are exact virtual times (`start` =
 /// arrival, first byte = end = completion).
-#[derive(Debug)]
 pub struct DelayTransport {
     rt: VirtualRuntime,
     service_ns: u64,
@@ -346,42 +293,33 @@ impl DelayTransport {
 }
 
 impl Transport for DelayTransport {
-    fn send(
-        &self,
-        request: HttpRequest,
-    ) -> impl Future<Output = Result<HttpResponse, TransportFailure>> + MaybeSend {
-        async move {
-            let arrival_ns = self.rt.now_ns();
-            let end_ns = {
-                let mut free_at = lock(&self.free_at);
-                let (slot, &free) = free_at
-                    .iter()
-                    .enumerate()
-                    .min_by_key(|&(_, &t)| t)
-                    .expect("at least one slot");
-                let service_start_ns = arrival_ns.max(free);
-                let end_ns = service_start_ns + self.service_ns;
-                free_at[slot] = end_ns;
-                lock(&self.log).push(Served {
-                    url: request.url,
-                    arrival_ns,
-                    service_start_ns,
-                    end_ns,
-                });
-                end_ns
-            };
-            self.rt.sleep_until(end_ns).await;
-            Ok(HttpResponse {
-                status: 200,
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: Bytes::from_static(DELAY_BODY.as_bytes()),
-                timing: Timing {
-                    start_ns: arrival_ns,
-                    first_byte_ns: Some(end_ns),
-                    end_ns,
-                },
-            })
-        }
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        let arrival_ns = self.rt.now_ns();
+        let end_ns = {
+            let mut free_at = lock(&self.free_at);
+            let slot = (0..free_at.len()).min_by_key(|&i| free_at[i]).unwrap_or(0);
+            let service_start_ns = arrival_ns.max(free_at[slot]);
+            let end_ns = service_start_ns + self.service_ns;
+            free_at[slot] = end_ns;
+            lock(&self.log).push(Served {
+                url: request.url,
+                arrival_ns,
+                service_start_ns,
+                end_ns,
+            });
+            end_ns
+        };
+        self.rt.sleep_until(end_ns).await;
+        Ok(HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from_static(DELAY_BODY.as_bytes()),
+            timing: Timing {
+                start_ns: arrival_ns,
+                first_byte_ns: Some(end_ns),
+                end_ns,
+            },
+        })
     }
 }
 
@@ -390,7 +328,7 @@ mod tests {
     use super::*;
     use crate::schedule::{ArrivalPattern, RateSpec, Schedule};
     use crate::transport::Method;
-    use futures_util::future::join_all;
+    use futures_util::future::{join_all, pending, select};
 
     const MS: u64 = 1_000_000;
 
@@ -403,160 +341,137 @@ mod tests {
         }
     }
 
-    mod executor {
-        use super::*;
-
-        #[test]
-        fn sleeps_resolve_in_deadline_order_at_exact_times() {
-            let rt = VirtualRuntime::new();
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let tasks: Vec<_> = [(300, 'c'), (100, 'a'), (200, 'b'), (100, 'z')]
-                .into_iter()
-                .map(|(at, name)| {
-                    let (rt2, seen) = (rt.clone(), seen.clone());
-                    rt.spawn(async move {
-                        rt2.sleep_until(at * MS).await;
-                        lock(&seen).push((name, rt2.now_ns()));
-                    })
-                })
-                .collect();
-            rt.block_on(join_all(tasks));
-            assert_eq!(
-                *lock(&seen),
-                vec![
-                    ('a', 100 * MS),
-                    ('z', 100 * MS),
-                    ('b', 200 * MS),
-                    ('c', 300 * MS)
-                ]
-            );
-            assert_eq!(rt.now_ns(), 300 * MS);
-            assert_eq!(rt.next_timer_ns(), None);
-        }
-
-        #[test]
-        fn spawn_returns_the_output_and_nested_spawns_run() {
-            let rt = VirtualRuntime::new();
-            let rt2 = rt.clone();
-            let out = rt.block_on(async move {
-                let inner = rt2.clone();
-                let outer = rt2.spawn(async move { inner.spawn(async { 20 }).await + 1 });
-                outer.await * 2
-            });
-            assert_eq!(out, 42);
-            assert_eq!(rt.now_ns(), 0, "no timer, no time passes");
-        }
-
-        #[test]
-        fn past_deadlines_are_ready_and_dropped_sleeps_unregister() {
-            let rt = VirtualRuntime::new();
-            rt.block_on(rt.sleep_until(5 * MS));
-            rt.block_on(rt.sleep_until(0));
-            assert_eq!(rt.now_ns(), 5 * MS);
-            let long = pin!(rt.sleep_until(500 * MS));
-            let short = pin!(rt.sleep_until(50 * MS));
-            rt.block_on(futures_util::future::select(long, short));
-            assert_eq!(rt.now_ns(), 50 * MS);
-            assert_eq!(
-                rt.next_timer_ns(),
-                Some(500 * MS),
-                "the long sleep is still alive here"
-            );
-        }
-
-        #[test]
-        fn run_until_drives_by_hand() {
-            let rt = VirtualRuntime::new();
-            let done = Arc::new(AtomicU64::new(0));
-            for at in [100, 300] {
-                let (rt2, done) = (rt.clone(), done.clone());
-                let _ = rt.spawn(async move {
-                    rt2.sleep_until(at * MS).await;
-                    done.fetch_add(1, Ordering::SeqCst);
-                });
-            }
-            rt.run_until(200 * MS);
-            assert_eq!((rt.now_ns(), done.load(Ordering::SeqCst)), (200 * MS, 1));
-            rt.advance_to(300 * MS);
-            rt.run_until_idle();
-            assert_eq!(done.load(Ordering::SeqCst), 2);
-        }
-
-        #[test]
-        #[should_panic(expected = "deadlock")]
-        fn a_future_that_can_never_finish_panics() {
-            VirtualRuntime::new().block_on(futures_util::future::pending::<()>());
-        }
+    #[test]
+    fn sleeps_resolve_in_deadline_order_at_exact_times() {
+        let rt = VirtualRuntime::new();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sleepers = [(300, 'c'), (100, 'a'), (200, 'b'), (100, 'z')].map(|(at, name)| {
+            let (rt2, seen) = (rt.clone(), seen.clone());
+            rt.spawn(async move {
+                rt2.sleep_until(at * MS).await;
+                lock(&seen).push((name, rt2.now_ns() / MS));
+            })
+        });
+        rt.block_on(join_all(sleepers));
+        let want = vec![('a', 100), ('z', 100), ('b', 200), ('c', 300)];
+        assert_eq!(*lock(&seen), want, "deadline order, ties in sleep order");
+        assert_eq!((rt.now_ns(), rt.next_timer_ns()), (300 * MS, None));
     }
 
-    mod delay_transport {
-        use super::*;
+    #[test]
+    fn spawn_returns_the_output_and_nested_spawns_run() {
+        let rt = VirtualRuntime::new();
+        let rt2 = rt.clone();
+        let out = rt.block_on(async move {
+            let inner = rt2.clone();
+            let outer = rt2.spawn(async move { inner.spawn(async { 20 }).await + 1 });
+            outer.await * 2
+        });
+        assert_eq!(out, 42);
+        assert_eq!(rt.now_ns(), 0, "no timer, no time passes");
+    }
 
-        fn ends(slots: usize, n: usize) -> (Vec<u64>, Arc<DelayTransport>) {
-            let rt = VirtualRuntime::new();
-            let server = Arc::new(DelayTransport::new(&rt, 100 * MS, slots));
-            let sends: Vec<_> = (0..n)
-                .map(|_| {
-                    let server = server.clone();
-                    rt.spawn(async move { server.send(request()).await.unwrap() })
-                })
-                .collect();
-            let responses = rt.block_on(join_all(sends));
-            assert!(responses
-                .iter()
-                .all(|r| r.status == 200 && r.body == DELAY_BODY.as_bytes()));
-            (responses.iter().map(|r| r.timing.end_ns).collect(), server)
-        }
+    #[test]
+    fn past_deadlines_are_ready_and_dropped_sleeps_unregister() {
+        let rt = VirtualRuntime::new();
+        rt.block_on(rt.sleep_until(5 * MS));
+        rt.block_on(rt.sleep_until(0));
+        assert_eq!(rt.now_ns(), 5 * MS);
+        let (long, short) = (rt.sleep_until(500 * MS), rt.sleep_until(50 * MS));
+        rt.block_on(select(pin!(long), pin!(short)));
+        assert_eq!((rt.now_ns(), rt.next_timer_ns()), (50 * MS, None));
+    }
 
-        #[test]
-        fn one_slot_serves_simultaneous_requests_one_after_another() {
-            let (ends, server) = ends(1, 4);
-            assert_eq!(ends, vec![100 * MS, 200 * MS, 300 * MS, 400 * MS]);
-            assert_eq!(server.arrivals(), vec![0; 4]);
-            let starts: Vec<u64> = server.served().iter().map(|s| s.service_start_ns).collect();
-            assert_eq!(starts, vec![0, 100 * MS, 200 * MS, 300 * MS]);
+    #[test]
+    fn run_until_drives_by_hand() {
+        let rt = VirtualRuntime::new();
+        let done = Arc::new(AtomicU64::new(0));
+        for at in [100, 300] {
+            let (rt2, done) = (rt.clone(), done.clone());
+            drop(rt.spawn(async move {
+                rt2.sleep_until(at * MS).await;
+                done.fetch_add(1, Ordering::SeqCst);
+            }));
         }
+        rt.run_until(200 * MS);
+        assert_eq!((rt.now_ns(), done.load(Ordering::SeqCst)), (200 * MS, 1));
+        rt.advance_to(300 * MS);
+        rt.run_until_idle();
+        assert_eq!(done.load(Ordering::SeqCst), 2);
+    }
 
-        #[test]
-        fn two_slots_serve_two_at_a_time() {
-            assert_eq!(ends(2, 4).0, vec![100 * MS, 100 * MS, 200 * MS, 200 * MS]);
-        }
+    #[test]
+    #[should_panic(expected = "deadlock")]
+    fn a_future_that_can_never_finish_panics() {
+        VirtualRuntime::new().block_on(pending::<()>());
+    }
 
-        #[test]
-        fn an_open_loop_on_absolute_deadlines_never_skips_against_a_slow_server() {
-            // 20 req/s against a server that handles 10 req/s: every arrival
-            // is still sent on time; the server's queue grows instead.
-            let rt = VirtualRuntime::new();
-            let server = Arc::new(DelayTransport::new(&rt, 100 * MS, 1));
-            let spec = RateSpec {
-                rate: 20.0,
-                pattern: ArrivalPattern::Constant,
-                ramp_duration_s: None,
-            };
-            let offsets: Vec<u64> = Schedule::new(&spec, 0).unwrap().take(20).collect();
-            let (rt2, server2, offsets2) = (rt.clone(), server.clone(), offsets.clone());
-            rt.block_on(async move {
-                let start = rt2.now_ns();
-                let mut sends = Vec::new();
-                for offset in offsets2 {
-                    rt2.sleep_until(start + offset).await;
-                    let server = server2.clone();
-                    sends.push(rt2.spawn(async move { server.send(request()).await }));
-                }
-                join_all(sends).await
-            });
-            assert_eq!(server.arrivals(), offsets);
-            let waits: Vec<u64> = server
-                .served()
-                .iter()
-                .map(|s| s.service_start_ns - s.arrival_ns)
-                .collect();
-            assert_eq!(
-                waits,
-                (0..20).map(|i| i * 50 * MS).collect::<Vec<_>>(),
-                "queue time grows"
-            );
-            assert_eq!(rt.now_ns(), 2_000 * MS);
-        }
+    /// Completion times of `n` simultaneous 100 ms requests.
+    fn ends(slots: usize, n: usize) -> (Vec<u64>, Arc<DelayTransport>) {
+        let rt = VirtualRuntime::new();
+        let server = Arc::new(DelayTransport::new(&rt, 100 * MS, slots));
+        let sends = (0..n).map(|_| {
+            let server = server.clone();
+            rt.spawn(async move { server.send(request()).await.unwrap() })
+        });
+        let responses = rt.block_on(join_all(sends));
+        assert!(responses
+            .iter()
+            .all(|r| r.status == 200 && r.body == DELAY_BODY));
+        (
+            responses.iter().map(|r| r.timing.end_ns / MS).collect(),
+            server,
+        )
+    }
+
+    #[test]
+    fn one_slot_serves_simultaneous_requests_one_after_another() {
+        let (ends, server) = ends(1, 4);
+        assert_eq!(ends, vec![100, 200, 300, 400]);
+        assert_eq!(server.arrivals(), vec![0; 4]);
+        let starts: Vec<u64> = server
+            .served()
+            .iter()
+            .map(|s| s.service_start_ns / MS)
+            .collect();
+        assert_eq!(starts, vec![0, 100, 200, 300]);
+    }
+
+    #[test]
+    fn two_slots_serve_two_at_a_time() {
+        assert_eq!(ends(2, 4).0, vec![100, 100, 200, 200]);
+    }
+
+    #[test]
+    fn an_open_loop_on_absolute_deadlines_never_skips_against_a_slow_server() {
+        // 20 req/s against a server that handles 10 req/s: every arrival is
+        // still sent on time; the server's queue grows instead.
+        let rt = VirtualRuntime::new();
+        let server = Arc::new(DelayTransport::new(&rt, 100 * MS, 1));
+        let spec = RateSpec {
+            rate: 20.0,
+            pattern: ArrivalPattern::Constant,
+            ramp_duration_s: None,
+        };
+        let offsets: Vec<u64> = Schedule::new(&spec, 0).unwrap().take(20).collect();
+        let (rt2, server2, due) = (rt.clone(), server.clone(), offsets.clone());
+        rt.block_on(async move {
+            let start = rt2.now_ns();
+            let mut sends = Vec::new();
+            for offset in due {
+                rt2.sleep_until(start + offset).await;
+                let server = server2.clone();
+                sends.push(rt2.spawn(async move { server.send(request()).await }));
+            }
+            join_all(sends).await
+        });
+        assert_eq!(server.arrivals(), offsets);
+        let waits: Vec<u64> = server
+            .served()
+            .iter()
+            .map(|s| s.service_start_ns - s.arrival_ns)
+            .collect();
+        assert_eq!(waits, (0..20).map(|i| i * 50 * MS).collect::<Vec<_>>());
+        assert_eq!(rt.now_ns(), 2_000 * MS);
     }
 }

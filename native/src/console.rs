@@ -15,6 +15,12 @@ const ROWS: &[MetricDef] = &[
     metrics::HTTP_REQ_WAITING,
     metrics::HTTP_REQ_RECEIVING,
     metrics::IMAGE_THROUGHPUT,
+    metrics::LATENCY_FROM_SCHEDULED,
+    metrics::SCHEDULE_LAG,
+    metrics::CLIENT_QUEUE_TIME,
+    metrics::ACHIEVED_REQUEST_RATE,
+    metrics::CANCELLED_COUNT,
+    metrics::TIMEOUT_COUNT,
 ];
 
 /// `12617.5833` → `12,617.58`.
