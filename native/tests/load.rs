@@ -41,6 +41,19 @@ async fn server(delay_ms: u64) -> (String, Arc<Mutex<Vec<Instant>>>) {
     (url, arrivals)
 }
 
+/// The tutorial's arguments minus `--request-count 3` (the run is bounded otherwise).
+fn without_request_count(args: Vec<&str>) -> Vec<&str> {
+    let i = args
+        .iter()
+        .position(|a| *a == "--request-count")
+        .expect("tutorial args carry --request-count");
+    args.into_iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i && *j != i + 1)
+        .map(|(_, a)| a)
+        .collect()
+}
+
 fn run_dir(dir: &std::path::Path) -> std::path::PathBuf {
     let artifacts = dir.join("artifacts");
     let mut entries: Vec<_> = std::fs::read_dir(&artifacts)
@@ -71,10 +84,7 @@ async fn duration_and_grace_record_cut_requests_as_cancelled() {
             "0.2",
         ],
     );
-    let args: Vec<&str> = args
-        .into_iter()
-        .filter(|a| *a != "--request-count" && *a != "3")
-        .collect();
+    let args = without_request_count(args);
     let out = imgperf_async(dir.path(), &args).await;
     assert!(out.status.success(), "{:?}", text(&out));
     let run = run_dir(dir.path());
@@ -171,10 +181,7 @@ async fn fixed_schedule_sends_at_trace_offsets() {
             "8",
         ],
     );
-    let args: Vec<&str> = args
-        .into_iter()
-        .filter(|a| *a != "--request-count" && *a != "3")
-        .collect();
+    let args = without_request_count(args);
     let out = imgperf_async(dir.path(), &args).await;
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(run_dir(dir.path())
