@@ -7,6 +7,9 @@ use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// How long before a deadline the timer hands over to yielding.
+const SPIN_WINDOW: Duration = Duration::from_micros(1500);
+
 /// Clock and executor backed by tokio.
 #[derive(Debug, Clone, Copy)]
 pub struct TokioRuntime {
@@ -49,7 +52,18 @@ impl Runtime for TokioRuntime {
     }
 
     fn sleep_until(&self, deadline_ns: u64) -> impl Future<Output = ()> + MaybeSend {
-        tokio::time::sleep_until(self.instant_at(deadline_ns))
+        let deadline = self.instant_at(deadline_ns);
+        async move {
+            // tokio's timer wheel ticks in whole milliseconds: sleep to just
+            // before the deadline, then yield until it passes, so schedule lag
+            // stays far below a millisecond.
+            if let Some(early) = deadline.checked_sub(SPIN_WINDOW) {
+                tokio::time::sleep_until(early).await;
+            }
+            while Instant::now() < deadline {
+                tokio::task::yield_now().await;
+            }
+        }
     }
 
     fn spawn<F>(&self, fut: F) -> impl Future<Output = F::Output> + MaybeSend
