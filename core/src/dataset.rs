@@ -234,7 +234,13 @@ impl RowCtx<'_> {
         };
         let extra = match field("extra") {
             None => None,
-            Some(Value::Object(m)) => Some(m.clone()),
+            Some(Value::Object(m)) => {
+                if let Some(size) = m.get("size") {
+                    crate::request::check_size(size)
+                        .map_err(|e| self.invalid(format!(r#""extra": {e}"#)))?;
+                }
+                Some(m.clone())
+            }
             Some(v) => {
                 return Err(self.invalid(format!(
                     r#""extra" must be an object like {{"size": "512x512"}}, found {}"#,
@@ -370,6 +376,11 @@ mod tests {
             parse("{\"text\": null, \"texts\": [\"x\"]}").unwrap()[0].prompt(),
             "x"
         );
+    }
+
+    #[test]
+    fn extra_size_is_checked() {
+        assert!(err("{\"text\": \"a\", \"extra\": {\"size\": \"abc\"}}").contains("invalid size"));
     }
 
     #[test]

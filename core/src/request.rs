@@ -18,6 +18,12 @@ pub enum RequestError {
     /// `--extra-inputs` value was not `key:value`, a list of them, or a JSON object.
     #[error("invalid --extra-inputs {0:?}: expected key:value (e.g. size:512x512), a comma list of them, or a JSON object like '{{\"size\": \"512x512\"}}'")]
     BadExtraInput(String),
+    /// `--extra-inputs` parsed, but a value is unusable.
+    #[error("invalid --extra-inputs: {0}")]
+    BadExtraValue(String),
+    /// A `size` value that no server accepts.
+    #[error("invalid size {0}")]
+    BadSize(String),
     /// `-H/--header` value was not `Name:value`.
     #[error("invalid --header {0:?}: expected Name:value (e.g. 'X-Team:images')")]
     BadHeader(String),
@@ -221,7 +227,37 @@ pub fn parse_extra_inputs(values: &[String]) -> Result<Map<String, Value>, Reque
             out.insert(k.to_owned(), coerce_value(v));
         }
     }
+    if let Some(size) = out.get("size") {
+        check_size(size).map_err(|e| RequestError::BadExtraValue(e.to_string()))?;
+    }
     Ok(out)
+}
+
+/// Check a request `size`: `auto`, or `WxH` with positive integers (`W*H`,
+/// Xinference's spelling, is accepted too). The error says what to write.
+pub fn check_size(value: &Value) -> Result<(), RequestError> {
+    let bad = |why: &str| Err(RequestError::BadSize(format!("{value}: {why}")));
+    let Some(s) = value.as_str() else {
+        return bad("expected a string like \"512x512\"");
+    };
+    if s == "auto" {
+        return Ok(());
+    }
+    if let Some((w, h)) = s.split_once('X') {
+        return bad(&format!("write the x in lower case: \"{w}x{h}\""));
+    }
+    let Some((w, h)) = s.split_once(['x', '*']) else {
+        return bad("expected WIDTHxHEIGHT like \"512x512\" or \"auto\"");
+    };
+    let dim = |d: &str| {
+        d.parse::<u32>()
+            .ok()
+            .filter(|v| *v > 0 && d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    match (dim(w), dim(h)) {
+        (Some(_), Some(_)) => Ok(()),
+        _ => bad("width and height must be positive whole numbers, like \"512x512\""),
+    }
 }
 
 /// Parse one `-H/--header` value `Name:value`.
@@ -330,6 +366,25 @@ mod tests {
             let err = parse_extra_inputs(&[bad.into()]).unwrap_err();
             assert!(err.to_string().contains("--extra-inputs"), "{err}");
         }
+    }
+
+    #[test]
+    fn sizes_are_checked_with_a_hint() {
+        for ok in ["512x512", "1024*1024", "auto", "1536x1024"] {
+            assert!(check_size(&json!(ok)).is_ok(), "{ok}");
+        }
+        let msg = |s: Value| check_size(&s).unwrap_err().to_string();
+        assert!(msg(json!("512X512")).contains("\"512x512\""));
+        assert!(msg(json!("0x0")).contains("positive"));
+        assert!(msg(json!("abc")).contains("WIDTHxHEIGHT"));
+        assert!(msg(json!(512)).contains("string"));
+        let e = parse_extra_inputs(&["size:0x0".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("invalid --extra-inputs: invalid size \"0x0\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub enum Ui {
 
 /// `imgperf profile`.
 #[derive(Debug, Clone, Args)]
-#[command(next_line_help = false)]
+#[command(next_line_help = false, allow_negative_numbers = true)]
 pub struct ProfileArgs {
     // ---- Endpoint ----
     /// Model name sent in the payload (required unless --mock).
