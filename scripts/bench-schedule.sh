@@ -19,7 +19,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 scenario() { # name latency_ms mode rate count
   local name=$1 latency=$2 mode=$3 rate=$4 count=$5 port
   port=$(free_port)
-  "$BIN" serve-mock --port "$port" --latency-ms "$latency" --image-format jpeg >"$WORK/mock-$name.log" 2>&1 &
+  "$BIN" serve-mock --port "$port" --latency-ms "$latency" --slots 0 --image-format jpeg >"$WORK/mock-$name.log" 2>&1 &
   local mock=$!
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   "$BIN" profile -m bench --tokenizer gpt2 -u "127.0.0.1:$port" \

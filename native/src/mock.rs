@@ -1,13 +1,33 @@
 //! The embedded mock image server (`imgperf serve-mock`, `imgperf profile --mock`).
 //!
-//! Speaks enough of the OpenAI Images API to benchmark against without a GPU:
-//! `POST /v1/images/generations` answers after a fixed latency with real,
-//! decodable images of the requested size and format (encoded once, then
-//! cached), `GET /v1/models` lists one model and `GET /health` says 200.
-//! With `--cors` it also answers browsers (allow-origin `*` and preflights).
+//! Behaves like a diffusion server so that benchmarks against it mean
+//! something: a latency model (resolution, steps, `n`, seeded jitter) served
+//! through FIFO generation slots with optional dynamic batching and a warm-up
+//! gate; real images, deterministic from prompt and seed, cached so the mock
+//! is never the bottleneck; the wire dialects of OpenAI, SGLang and vLLM-Omni
+//! (generations, multipart edits, `/v1/images/{id}/content`, `/v1/models`,
+//! `/health`); CORS modes; injected faults by rate or schedule; and a truth
+//! log of what the server saw, for checking clients against.
+//!
+//! Submodules: [`args`] (options), `latency` (model and slots), `picture`
+//! (images and cache), `request` (parsing per dialect), `dialect` (wire
+//! shapes), `handlers` (image routes), `stream` (OpenAI SSE), `faults`,
+//! `cors`, `truth` (ground truth) and `body` (zero-copy bodies).
 
-mod generate;
+mod args;
+mod body;
+mod cors;
+mod dialect;
+mod faults;
+mod handlers;
+mod latency;
 mod picture;
+mod request;
+mod stream;
+mod truth;
+
+pub use args::{CorsMode, Dialect, MockArgs};
+pub use faults::{FaultAt, FaultKind, FaultRate};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,63 +35,35 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use imgperf_core::images::ImageFormat;
-use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Options of the mock image server.
-#[derive(Debug, Clone, clap::Args)]
-pub struct MockArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Port to listen on (0 = any free port).
-    #[arg(long, default_value_t = 8000)]
-    pub port: u16,
-    /// Fixed service latency per request, in milliseconds, before answering
-    /// (one latency per request, whatever `n` is).
-    #[arg(long, default_value_t = 50.0)]
-    pub latency_ms: f64,
-    /// Image format when a request has no `output_format`.
-    #[arg(long, default_value = "png", value_parser = ["png", "jpeg", "webp"])]
-    pub image_format: String,
-    /// Largest width or height served; bigger sizes get a 400.
-    #[arg(long, default_value_t = 4096)]
-    pub max_dimension: u32,
-    /// Answer browsers: `access-control-allow-origin: *` on every response and
-    /// OPTIONS preflights.
-    #[arg(long)]
-    pub cors: bool,
-}
-
-impl Default for MockArgs {
-    fn default() -> Self {
-        MockArgs {
-            host: "127.0.0.1".to_string(),
-            port: 8000,
-            latency_ms: 50.0,
-            image_format: "png".to_string(),
-            max_dimension: 4096,
-            cors: false,
-        }
-    }
-}
+/// Largest `edits` upload accepted.
+const EDIT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// State shared by the handlers.
-struct Shared {
+pub(crate) struct Shared {
     args: MockArgs,
-    default_format: ImageFormat,
+    dialect: Dialect,
+    limits: request::Limits,
     cache: picture::ImageCache,
-    /// Generation requests received (valid or not).
+    model: latency::Model,
+    slots: latency::Slots,
+    faults: faults::Faults,
+    store: handlers::Store,
+    /// Image requests wait until then (`--warmup-s`).
+    gate: tokio::time::Instant,
+    started_unix: u64,
+    truth: Option<Arc<truth::TruthLog>>,
+    /// Image requests received (valid or not); also their numbering.
     requests: AtomicU64,
-    /// Generation requests answered with images.
+    /// Image requests answered with images.
     served: AtomicU64,
 }
 
@@ -87,22 +79,39 @@ pub struct MockServer {
 impl MockServer {
     /// Binds `host:port` and serves in the background on the current runtime.
     pub async fn start(args: &MockArgs) -> anyhow::Result<MockServer> {
-        let default_format = ImageFormat::from_name(&args.image_format)
-            .with_context(|| format!("unknown --image-format {:?}", args.image_format))?;
-        anyhow::ensure!(
-            args.latency_ms.is_finite() && args.latency_ms >= 0.0,
-            "--latency-ms must be a finite number >= 0, got {}",
-            args.latency_ms
-        );
-        anyhow::ensure!(args.max_dimension > 0, "--max-dimension must be positive");
+        args.validate()?;
+        let dialect = args.dialect;
+        let default_format = match &args.image_format {
+            Some(name) => ImageFormat::from_name(name)
+                .with_context(|| format!("unknown --image-format {name:?}"))?,
+            None if dialect == Dialect::Sglang => ImageFormat::Jpeg,
+            None => ImageFormat::Png,
+        };
         let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
         let addr = listener.local_addr()?;
+        let clock = truth::Clock::now();
+        let truth = match &args.truth_log {
+            Some(path) => Some(Arc::new(truth::TruthLog::create(path, clock)?)),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             args: args.clone(),
-            default_format,
+            dialect,
+            limits: request::Limits {
+                dialect,
+                default_format,
+                max_dimension: args.max_dimension,
+            },
             cache: picture::ImageCache::default(),
+            model: latency::Model::new(args),
+            slots: latency::Slots::new(args),
+            faults: faults::Faults::new(&args.faults, &args.fault_at, args.seed),
+            store: handlers::Store::default(),
+            gate: tokio::time::Instant::now() + Duration::from_secs_f64(args.warmup_s),
+            started_unix: handlers::unix_now(),
+            truth,
             requests: AtomicU64::new(0),
             served: AtomicU64::new(0),
         });
@@ -135,14 +144,45 @@ impl MockServer {
         format!("http://{addr}")
     }
 
-    /// Generation requests received so far, valid or not.
+    /// Image requests (generations and edits) received so far, valid or not.
     pub fn requests_seen(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
     }
 
-    /// Generation requests answered with images so far.
+    /// Image requests answered with images so far.
     pub fn requests_served(&self) -> u64 {
         self.shared.served.load(Ordering::Relaxed)
+    }
+
+    /// One line saying what this server imitates.
+    pub fn describe(&self) -> String {
+        let a = &self.shared.args;
+        let slots = match a.slots {
+            0 => "unlimited slots".to_owned(),
+            1 => "1 slot, FIFO".to_owned(),
+            n => format!("{n} slots, FIFO"),
+        };
+        let mut s = format!(
+            "dialect {}, {}, {slots}",
+            a.dialect.name(),
+            self.shared.model.describe()
+        );
+        if a.max_batch > 1 {
+            s += &format!(", batches of up to {}", a.max_batch);
+        }
+        if a.warmup_s > 0.0 {
+            s += &format!(", warm-up {} s", a.warmup_s);
+        }
+        for f in &a.faults {
+            s += &format!(", fault {} at {}", f.kind, f.rate);
+        }
+        for f in &a.fault_at {
+            match f.from == f.to {
+                true => s += &format!(", fault {} on request {}", f.kind, f.from),
+                false => s += &format!(", fault {} on requests {}-{}", f.kind, f.from, f.to),
+            }
+        }
+        s
     }
 
     /// Stops accepting, lets in-flight requests finish (for up to 5 s) and
@@ -174,12 +214,13 @@ impl Drop for MockServer {
 pub async fn serve_forever(args: MockArgs) -> anyhow::Result<()> {
     let server = MockServer::start(&args).await?;
     println!(
-        "imgperf mock image server listening on http://{}",
-        server.addr
+        "imgperf mock image server listening on http://{} ({})",
+        server.addr,
+        server.describe()
     );
     wait_for_signal().await?;
     eprintln!(
-        "imgperf mock image server: stopping after {} requests",
+        "imgperf mock image server: stopping after {} image requests",
         server.requests_seen()
     );
     server.shutdown().await;
@@ -204,70 +245,42 @@ async fn wait_for_signal() -> anyhow::Result<()> {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
-    let cors = shared.args.cors;
-    let app = Router::new()
-        .route("/v1/images/generations", post(generate::generations))
+    let mut app = Router::new()
+        .route("/v1/images/generations", post(handlers::generations))
+        .route(
+            "/v1/images/edits",
+            post(handlers::edits).layer(DefaultBodyLimit::max(EDIT_BODY_LIMIT)),
+        )
+        .route("/v1/images/{id}/content", get(handlers::content))
         .route("/v1/models", get(models))
         .route("/health", get(health))
         .fallback(not_found)
-        .with_state(shared);
-    if cors {
-        app.layer(axum::middleware::from_fn(cors_layer))
-    } else {
-        app
+        .with_state(shared.clone());
+    if shared.args.cors != CorsMode::Off {
+        app = app.layer(from_fn_with_state(shared.clone(), cors::layer));
     }
-}
-
-async fn models() -> Response {
-    axum::Json(json!({"object": "list", "data": [
-        {"id": "mock-image-model", "object": "model", "owned_by": "imgperf"}
-    ]}))
-    .into_response()
-}
-
-async fn health() -> Response {
-    axum::Json(json!({"status": "ok"})).into_response()
-}
-
-async fn not_found(req: Request) -> Response {
-    let message = format!(
-        "No route for {} {} on the imgperf mock server.",
-        req.method(),
-        req.uri().path()
-    );
-    let body = json!({"error": {"message": message, "type": "invalid_request_error",
-        "param": null, "code": "not_found"}});
-    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
-}
-
-/// Minimal CORS: allow any origin; answer preflights for any path.
-async fn cors_layer(req: Request, next: Next) -> Response {
-    const ANY: HeaderValue = HeaderValue::from_static("*");
-    if req.method() == Method::OPTIONS {
-        let allow_headers = req
-            .headers()
-            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .cloned()
-            .unwrap_or(ANY);
-        return (
-            StatusCode::NO_CONTENT,
-            [
-                (header::ACCESS_CONTROL_ALLOW_ORIGIN, ANY),
-                (
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    HeaderValue::from_static("GET, POST, OPTIONS"),
-                ),
-                (header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers),
-                (
-                    header::ACCESS_CONTROL_MAX_AGE,
-                    HeaderValue::from_static("600"),
-                ),
-            ],
-        )
-            .into_response();
+    if shared.truth.is_some() {
+        app = app.layer(from_fn_with_state(shared, truth::layer));
     }
-    let mut resp = next.run(req).await;
-    resp.headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, ANY);
-    resp
+    app
+}
+
+async fn models(State(shared): State<Arc<Shared>>) -> Response {
+    dialect::models(shared.dialect, &shared.args.model, shared.started_unix)
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Response {
+    dialect::health(shared.dialect)
+}
+
+async fn not_found(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let message = match shared.dialect {
+        Dialect::Sglang => "Not Found".to_owned(),
+        _ => format!(
+            "No route for {} {} on the imgperf mock server.",
+            req.method(),
+            req.uri().path()
+        ),
+    };
+    dialect::not_found(shared.dialect, &message)
 }

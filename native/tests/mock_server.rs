@@ -1,11 +1,13 @@
 //! End-to-end tests of the embedded mock image server: a real server on a free
-//! loopback port, driven over HTTP with reqwest.
+//! loopback port, driven over HTTP with reqwest. Basics: real images, sizes
+//! and formats, determinism, validation, models/health, shutdown. Latency,
+//! dialects, faults, CORS and the truth log have their own `mock_*` files.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use imgperf::mock::{MockArgs, MockServer};
+use imgperf::mock::{CorsMode, MockArgs, MockServer};
 use imgperf_core::images::{probe, ImageFormat};
 use serde_json::{json, Value};
 
@@ -99,7 +101,7 @@ async fn serves_real_images_of_the_requested_size_and_format() {
 #[tokio::test]
 async fn n_images_default_size_and_default_format() {
     let server = start(MockArgs {
-        image_format: "jpeg".into(),
+        image_format: Some("jpeg".into()),
         ..args(0.0)
     })
     .await;
@@ -129,7 +131,7 @@ async fn n_images_default_size_and_default_format() {
     // Same request again: served from the cache, byte-identical.
     let (_, again) = post(
         &server,
-        r#"{"prompt":"x","size":"1024*1024","output_format":"png"}"#,
+        r#"{"prompt":"default size","size":"1024*1024","output_format":"png"}"#,
     )
     .await;
     assert_eq!(images(&again)[0], imgs[0]);
@@ -150,10 +152,6 @@ async fn bad_requests_get_400_in_the_openai_error_shape() {
         (r#"{"prompt":"p","size":"big"}"#, Some("size")),
         (r#"{"prompt":"p","size":"0x512"}"#, Some("size")),
         (r#"{"prompt":"p","size":"5000x5000"}"#, Some("size")),
-        (
-            r#"{"prompt":"p","response_format":"url"}"#,
-            Some("response_format"),
-        ),
         (
             r#"{"prompt":"p","response_format":"gif"}"#,
             Some("response_format"),
@@ -179,7 +177,7 @@ async fn bad_requests_get_400_in_the_openai_error_shape() {
         );
         assert!(err.get("code").is_some_and(Value::is_null), "{answer}");
     }
-    let (_, answer) = post(&server, r#"{"prompt":"p","response_format":"url"}"#).await;
+    let (_, answer) = post(&server, r#"{"prompt":"p","response_format":"gif"}"#).await;
     assert!(answer["error"]["message"]
         .as_str()
         .unwrap()
@@ -190,8 +188,12 @@ async fn bad_requests_get_400_in_the_openai_error_shape() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn latency_is_honoured_and_concurrent_requests_overlap() {
-    let server = start(args(200.0)).await;
+async fn latency_is_honoured_and_slots_let_requests_overlap() {
+    let server = start(MockArgs {
+        slots: 4,
+        ..args(200.0)
+    })
+    .await;
     let body = r#"{"prompt":"p","size":"32x32"}"#;
     let t = Instant::now();
     let (status, _) = post(&server, body).await;
@@ -220,9 +222,11 @@ async fn models_health_and_unknown_routes() {
     let server = start(args(0.0)).await;
     let models: Value =
         serde_json::from_str(&get(&server, "/v1/models").await.text().await.unwrap()).unwrap();
+    let created = models["data"][0]["created"].as_u64().unwrap();
     assert_eq!(
         models,
-        json!({"object":"list","data":[{"id":"mock-image-model","object":"model","owned_by":"imgperf"}]})
+        json!({"object":"list","data":[{"id":"mock-image-model","object":"model",
+            "created": created, "owned_by":"imgperf"}]})
     );
     assert_eq!(get(&server, "/health").await.status().as_u16(), 200);
     let missing = get(&server, "/v1/nothing").await;
@@ -237,7 +241,7 @@ async fn models_health_and_unknown_routes() {
 #[tokio::test]
 async fn cors_when_asked() {
     let server = start(MockArgs {
-        cors: true,
+        cors: CorsMode::Any,
         ..args(0.0)
     })
     .await;
@@ -292,10 +296,83 @@ async fn shutdown_stops_the_server_and_base_url_is_loopback() {
         .send()
         .await;
     assert!(after.is_err(), "still answering after shutdown");
-    assert!(MockServer::start(&MockArgs {
-        latency_ms: -1.0,
-        ..args(0.0)
-    })
-    .await
-    .is_err());
+    for bad in [
+        MockArgs {
+            latency_ms: -1.0,
+            ..args(0.0)
+        },
+        MockArgs {
+            speedup: 0.0,
+            ..args(0.0)
+        },
+        MockArgs {
+            faults: vec!["500:0.6".parse().unwrap(), "429:0.6".parse().unwrap()],
+            ..args(0.0)
+        },
+    ] {
+        assert!(MockServer::start(&bad).await.is_err(), "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn same_prompt_and_seed_same_image_and_prompts_vary_it() {
+    let server = start(args(0.0)).await;
+    let image = |prompt: &str, seed: u64| {
+        let req = json!({"prompt": prompt, "seed": seed, "size": "96x64", "output_format": "png"});
+        let server = &server;
+        async move {
+            let (status, body) = post(server, &req.to_string()).await;
+            assert_eq!(status, 200, "{body}");
+            images(&body).remove(0)
+        }
+    };
+    assert_eq!(image("a red fox", 7).await, image("a red fox", 7).await);
+    let mut distinct = HashSet::new();
+    for i in 0..12 {
+        distinct.insert(image(&format!("prompt number {i}"), 1).await);
+    }
+    assert!(
+        distinct.len() >= 4,
+        "only {} distinct images",
+        distinct.len()
+    );
+    server.shutdown().await;
+}
+
+#[test]
+fn serve_mock_help_documents_every_feature() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgperf"))
+        .args(["serve-mock", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--dialect",
+        "sglang",
+        "vllm-omni",
+        "--slots",
+        "--step-ms",
+        "--steps",
+        "--jitter",
+        "--speedup",
+        "--max-batch",
+        "--batch-window-ms",
+        "--warmup-s",
+        "--seed",
+        "--fault ",
+        "--fault-at",
+        "--stall-s",
+        "truncated-b64",
+        "wrong-size",
+        "--cors",
+        "echo",
+        "--cors-trap",
+        "--truth-log",
+        "--latency-ms",
+    ] {
+        assert!(
+            help.contains(flag),
+            "serve-mock --help lacks {flag}:\n{help}"
+        );
+    }
 }

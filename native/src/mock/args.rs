@@ -1,0 +1,270 @@
+//! The mock server's options (`imgperf serve-mock --help`): server, dialect,
+//! latency model, faults, CORS and ground truth, with their defaults and
+//! validation.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use super::faults::{FaultAt, FaultRate};
+
+/// Which server the mock imitates on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dialect {
+    /// OpenAI Images API: `b64_json` by default (`url` gives absolute URLs),
+    /// PNG, `usage`, `{"error":{...}}` errors, SSE partial images with `stream`.
+    Openai,
+    /// SGLang diffusion (`sglang serve`): JPEG, `response_format` default
+    /// `url` (relative `/v1/images/{id}/content`), `id`, `file_path`,
+    /// `peak_memory_mb`, `inference_time_s`, `{"detail"}` errors, `stream` ignored.
+    Sglang,
+    /// vLLM-Omni: PNG, `b64_json` or `file` (raw bytes), `url` rejected,
+    /// vLLM's `{"error":{...}}` errors.
+    VllmOmni,
+}
+
+impl Dialect {
+    /// Name as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Openai => "openai",
+            Dialect::Sglang => "sglang",
+            Dialect::VllmOmni => "vllm-omni",
+        }
+    }
+}
+
+/// Which CORS headers the mock sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CorsMode {
+    /// No CORS headers; preflights get 405 (a server without CORS).
+    Off,
+    /// `access-control-allow-origin: *` and preflights answered.
+    Any,
+    /// The request's `Origin` echoed back, with `vary: origin` and
+    /// `access-control-allow-credentials: true`.
+    Echo,
+}
+
+const AFTER_HELP: &str = "\
+Service time per request (model): (overhead-ms + steps x step-ms x W*H/1024^2) x n,
+times a seeded jitter factor, divided by --speedup; `num_inference_steps` in the
+request replaces --steps. Defaults imitate FLUX.1-dev on one H100 (~3.8 s for
+1024x1024 at 28 steps). --latency-ms replaces the whole model by a fixed time.
+Requests wait FIFO for one of --slots generation slots.
+
+Fault kinds (--fault KIND:RATE, --fault-at KIND:N[-M]):
+  400, 422, 429 (with retry-after), 503   answered at once, in the dialect's error shape
+  500              after the service time, text/plain \"Internal Server Error\"
+  stall            the answer waits --stall-s seconds more
+  drop             the connection is closed halfway through the body
+  malformed-json   200 whose JSON body is cut short by one byte
+  truncated-b64    200 whose base64 image is cut (invalid base64, partial image)
+  wrong-size       200 with an image half the requested width and height
+
+Examples:
+  imgperf serve-mock --port 30000 --dialect sglang --speedup 10
+  imgperf serve-mock --latency-ms 500 --slots 4 --cors any
+  imgperf serve-mock --fault 429:0.05 --fault drop:0.01 --seed 7 --truth-log truth.jsonl";
+
+/// Options of the mock image server (`imgperf serve-mock`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = AFTER_HELP, allow_negative_numbers = true)]
+pub struct MockArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", help_heading = "Server")]
+    pub host: String,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 8000, help_heading = "Server")]
+    pub port: u16,
+    /// Server imitated on the wire: fields, defaults, errors.
+    #[arg(long, value_enum, default_value_t = Dialect::Openai, help_heading = "Server")]
+    pub dialect: Dialect,
+    /// Model name listed by `GET /v1/models` (requests may name any model).
+    #[arg(long, default_value = "mock-image-model", help_heading = "Server")]
+    pub model: String,
+    /// Image format when a request has no `output_format` [default: the
+    /// dialect's: png for openai and vllm-omni, jpeg for sglang].
+    #[arg(long, value_name = "FORMAT", value_parser = ["png", "jpeg", "webp"], help_heading = "Server")]
+    pub image_format: Option<String>,
+    /// Largest width or height served; bigger sizes get a 400.
+    #[arg(long, default_value_t = 4096, help_heading = "Server")]
+    pub max_dimension: u32,
+    /// Distinct pictures per size and format; prompt and seed pick one, so
+    /// the same prompt and seed always give the same image. Each is encoded
+    /// once and cached.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Server")]
+    pub image_variants: u32,
+
+    /// Fixed service time per request in ms, replacing the latency model
+    /// (no steps, size, n, jitter or speedup); `model` = use the model.
+    #[arg(long, value_name = "MS", default_value = "model", value_parser = parse_latency, help_heading = "Latency")]
+    pub latency_ms: f64,
+    /// Generation slots: requests beyond this wait in a FIFO queue
+    /// (SGLang's default batch size is 1). 0 = unlimited, no queueing.
+    #[arg(long, default_value_t = 1, help_heading = "Latency")]
+    pub slots: usize,
+    /// Time of one denoising step at 1024x1024, in ms; scales with pixel count.
+    #[arg(long, default_value_t = 130.0, help_heading = "Latency")]
+    pub step_ms: f64,
+    /// Fixed cost per image (text encoding, VAE decode), in ms.
+    #[arg(long, default_value_t = 200.0, help_heading = "Latency")]
+    pub overhead_ms: f64,
+    /// Steps when a request has no `num_inference_steps`.
+    #[arg(long, default_value_t = 28, help_heading = "Latency")]
+    pub steps: u32,
+    /// Relative standard deviation of the service time (0.02 = 2%), seeded by --seed.
+    #[arg(long, default_value_t = 0.02, help_heading = "Latency")]
+    pub jitter: f64,
+    /// Divide model service times by this (10 = ten times faster than the GPU).
+    #[arg(long, default_value_t = 1.0, help_heading = "Latency")]
+    pub speedup: f64,
+    /// Dynamic batching: a free slot takes up to this many queued requests at
+    /// once (1 = no batching).
+    #[arg(long, default_value_t = 1, help_heading = "Latency")]
+    pub max_batch: usize,
+    /// Dynamic batching: how long a slot waits for more requests to fill a batch, in ms.
+    #[arg(long, default_value_t = 20.0, help_heading = "Latency")]
+    pub batch_window_ms: f64,
+    /// Dynamic batching: cost of each extra request in a batch, as a fraction
+    /// of the longest one (a batch of k takes longest x (1 + (k-1) x this)).
+    #[arg(long, default_value_t = 0.8, help_heading = "Latency")]
+    pub batch_cost: f64,
+    /// Warm-up gate: for this many seconds after start, `/health` answers 200
+    /// while image requests wait (as SGLang before its warm-up ends).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 0.0,
+        help_heading = "Latency"
+    )]
+    pub warmup_s: f64,
+    /// Seed of the jitter and fault draws (same seed and arrival order, same run).
+    #[arg(long, default_value_t = 0, help_heading = "Latency")]
+    pub seed: u64,
+
+    /// Inject a fault into this fraction of image requests, e.g. `429:0.05`
+    /// (repeatable; kinds below; rates add up to at most 1).
+    #[arg(long = "fault", value_name = "KIND:RATE", help_heading = "Faults")]
+    pub faults: Vec<FaultRate>,
+    /// Inject a fault into the Nth image request (1-based, arrival order), or
+    /// requests N to M: `500:3`, `drop:10-12` (repeatable; wins over --fault).
+    #[arg(long = "fault-at", value_name = "KIND:N[-M]", help_heading = "Faults")]
+    pub fault_at: Vec<FaultAt>,
+    /// How long a `stall` fault holds the answer, in seconds.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 30.0,
+        help_heading = "Faults"
+    )]
+    pub stall_s: f64,
+    /// `retry-after` of a 429 or 503 fault, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 1, help_heading = "Faults")]
+    pub retry_after_s: u64,
+
+    /// CORS headers for browsers; `--cors` alone means `any`.
+    #[arg(long, value_enum, default_value_t = CorsMode::Off, num_args = 0..=1,
+          default_missing_value = "any", help_heading = "CORS")]
+    pub cors: CorsMode,
+    /// Reproduce SGLang's trap: 500 answers carry no CORS header, so a browser
+    /// sees a network error instead of the 500.
+    #[arg(long, help_heading = "CORS")]
+    pub cors_trap: bool,
+
+    /// Write one JSON line per request to FILE: request id, arrival, service
+    /// start and end, response fully written (epoch ns), status, bytes, fault.
+    #[arg(long, value_name = "FILE", help_heading = "Ground truth")]
+    pub truth_log: Option<PathBuf>,
+}
+
+impl MockArgs {
+    /// `latency_ms` value meaning "use the latency model" (the default).
+    pub const MODEL_LATENCY: f64 = f64::NAN;
+
+    /// Checks the numbers; the error names the flag.
+    pub(crate) fn validate(&self) -> anyhow::Result<()> {
+        use anyhow::ensure;
+        let l = self.latency_ms;
+        ensure!(
+            l.is_nan() || (l.is_finite() && l >= 0.0),
+            "--latency-ms must be a finite number >= 0, got {l}"
+        );
+        for (flag, v) in [
+            ("--step-ms", self.step_ms),
+            ("--overhead-ms", self.overhead_ms),
+            ("--jitter", self.jitter),
+            ("--batch-window-ms", self.batch_window_ms),
+            ("--batch-cost", self.batch_cost),
+            ("--warmup-s", self.warmup_s),
+            ("--stall-s", self.stall_s),
+        ] {
+            ensure!(
+                v.is_finite() && v >= 0.0,
+                "{flag} must be a finite number >= 0, got {v}"
+            );
+        }
+        ensure!(
+            self.speedup.is_finite() && self.speedup > 0.0,
+            "--speedup must be a positive number, got {}",
+            self.speedup
+        );
+        ensure!(self.max_batch >= 1, "--max-batch must be at least 1");
+        ensure!(self.max_dimension > 0, "--max-dimension must be positive");
+        ensure!(
+            self.image_variants >= 1,
+            "--image-variants must be at least 1"
+        );
+        let total: f64 = self.faults.iter().map(|f| f.rate).sum();
+        ensure!(
+            total <= 1.0 + 1e-9,
+            "--fault rates add up to {total}, more than 1"
+        );
+        Ok(())
+    }
+}
+
+impl Default for MockArgs {
+    fn default() -> Self {
+        MockArgs {
+            host: "127.0.0.1".to_string(),
+            port: 8000,
+            dialect: Dialect::Openai,
+            model: "mock-image-model".to_string(),
+            image_format: None,
+            max_dimension: 4096,
+            image_variants: 8,
+            latency_ms: MockArgs::MODEL_LATENCY,
+            slots: 1,
+            step_ms: 130.0,
+            overhead_ms: 200.0,
+            steps: 28,
+            jitter: 0.02,
+            speedup: 1.0,
+            max_batch: 1,
+            batch_window_ms: 20.0,
+            batch_cost: 0.8,
+            warmup_s: 0.0,
+            seed: 0,
+            faults: Vec::new(),
+            fault_at: Vec::new(),
+            stall_s: 30.0,
+            retry_after_s: 1,
+            cors: CorsMode::Off,
+            cors_trap: false,
+            truth_log: None,
+        }
+    }
+}
+
+/// `--latency-ms`: `model` (NaN) or a number of milliseconds >= 0.
+fn parse_latency(s: &str) -> Result<f64, String> {
+    if s.eq_ignore_ascii_case("model") {
+        return Ok(MockArgs::MODEL_LATENCY);
+    }
+    match f64::from_str(s) {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "expected `model` or a number of milliseconds >= 0, got {s:?}"
+        )),
+    }
+}
