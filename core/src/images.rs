@@ -5,14 +5,18 @@
 //! apart by their magic bytes, [`probe`] reads width and height from the
 //! headers alone (no pixel decoding), [`parse_size`] reads `"512x512"`-style
 //! size strings, and [`b64_images_in_body`] pulls the base64 images out of an
-//! OpenAI-style `{"data":[{"b64_json": ...}]}` body.
+//! OpenAI-style `{"data":[{"b64_json": ...}]}` body. [`check_b64`] and
+//! [`check_bytes`] check an output image from its header and last bytes
+//! only (format, dimensions, completeness), never decoding it whole.
 
 mod body;
+mod check;
 
 pub use body::{b64_images_in_body, decode_base64, ResponseImage};
+pub use check::{b64_decoded_len, check_b64, check_bytes, Checked, Defect};
 
 /// Image container formats the Images API can return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
     /// Portable Network Graphics.

@@ -1,15 +1,17 @@
 //! One request as a task: send it through the transport (cancelling it after
 //! `--request-cancellation-delay` when it was picked for cancellation), judge
-//! the response and serialise its export lines, all off the scheduler, so
-//! multi-MB bodies are handled on whichever worker runs the task.
+//! the response and check its images ([`crate::measure`]; URL images are
+//! fetched here too), and serialise its export lines, all off the scheduler,
+//! so multi-MB bodies are handled on whichever worker runs the task.
 
 use crate::export::{self, RawResponse};
+use crate::measure::{self, fetch, Expect, ValidateImages};
 use crate::platform::Runtime;
 use crate::record::{ErrorDetails, Phase, RequestRecord};
 use crate::request::redact_headers;
-use crate::response;
 use crate::transport::{FailureKind, HttpRequest, Timing, Transport, TransportFailure};
 use futures_util::future::{select, Either};
+use std::borrow::Cow;
 use std::pin::pin;
 use std::sync::Arc;
 
@@ -43,11 +45,24 @@ pub(crate) struct Job {
     pub wall_origin_ns: u64,
     /// Cancel the request this long after it starts (`--request-cancellation-*`).
     pub cancel_after_ns: Option<u64>,
+    /// The server's base URL (`--url`), for relative image URLs.
+    pub base_url: String,
+    /// `--validate-images`.
+    pub validate: ValidateImages,
+}
+
+/// What the raw export keeps of a response.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RawBody<'a> {
+    /// A whole body and its content type.
+    Whole(&'a [u8], Option<&'a str>),
+    /// The events of a stream: arrival ns and data.
+    Events(&'a [(u64, Cow<'a, str>)]),
 }
 
 impl Job {
     /// Turn a record into a [`Completed`], serialising the lines asked for.
-    pub fn finish(&self, rec: RequestRecord, body: Option<(&[u8], Option<&str>)>) -> Completed {
+    pub fn finish(&self, rec: RequestRecord, body: Option<RawBody<'_>>) -> Completed {
         finish(
             rec,
             &self.request.headers,
@@ -66,20 +81,36 @@ pub(crate) fn finish(
     payload: &serde_json::Value,
     export: ExportLines,
     wall_origin_ns: u64,
-    body: Option<(&[u8], Option<&str>)>,
+    body: Option<RawBody<'_>>,
 ) -> Completed {
     let record_line = export
         .records
         .then(|| export::record_line(&rec, wall_origin_ns));
     let raw_line = export.raw.then(|| {
         let headers = redact_headers(headers);
-        let text = body.map(|(b, ct)| (String::from_utf8_lossy(b), ct));
-        let response = text.as_ref().map(|(t, ct)| RawResponse {
-            perf_ns: rec.request_end_ns,
-            text: t,
-            content_type: *ct,
-        });
-        export::raw_line(&rec, wall_origin_ns, payload, &headers, response.as_ref())
+        match body {
+            None => export::raw_line(&rec, wall_origin_ns, payload, &headers, None),
+            Some(RawBody::Whole(b, content_type)) => {
+                let text = String::from_utf8_lossy(b);
+                let response = RawResponse {
+                    perf_ns: rec.request_end_ns,
+                    text: &text,
+                    content_type,
+                };
+                export::raw_line(&rec, wall_origin_ns, payload, &headers, Some(&response))
+            }
+            Some(RawBody::Events(events)) => {
+                let responses: Vec<RawResponse> = events
+                    .iter()
+                    .map(|(at, data)| RawResponse {
+                        perf_ns: *at,
+                        text: data,
+                        content_type: Some("text/event-stream"),
+                    })
+                    .collect();
+                export::raw_line_responses(&rec, wall_origin_ns, payload, &headers, &responses)
+            }
+        }
     });
     Completed {
         record: rec,
@@ -142,15 +173,35 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
     let mut rec = job.record.clone();
     match result {
         Ok(resp) => {
-            let verdict = response::analyze(resp.status, &resp.body);
+            let expect = Expect::from_payload(&job.payload);
+            let mut m = measure::measure(&resp, &expect, job.validate);
+            if m.verdict.error.is_none() && !m.urls.is_empty() {
+                let downloads =
+                    fetch::fetch_all(&*transport, &job.base_url, &job.request.headers, &m.urls)
+                        .await;
+                fetch::apply(&downloads, job.validate, &mut m.output);
+            }
+            measure::conclude(
+                &mut m.verdict,
+                &mut m.output,
+                &expect,
+                job.validate,
+                resp.status,
+            );
             rec.request_start_ns = resp.timing.start_ns;
             rec.first_byte_ns = resp.timing.first_byte_ns;
             rec.request_end_ns = resp.timing.end_ns;
             rec.status = Some(resp.status);
             rec.response_bytes = resp.body.len() as u64;
-            rec.image_count = verdict.image_count;
-            rec.error = verdict.error;
-            job.finish(rec, Some((&resp.body, resp.header("content-type"))))
+            rec.image_count = m.verdict.image_count;
+            rec.error = m.verdict.error;
+            rec.output = m.output;
+            let raw = if m.events.is_empty() {
+                RawBody::Whole(&resp.body, resp.header("content-type"))
+            } else {
+                RawBody::Events(&m.events)
+            };
+            job.finish(rec, Some(raw))
         }
         Err(failure) => {
             rec.request_start_ns = failure.timing.start_ns;
@@ -201,5 +252,6 @@ pub(crate) fn new_record(
         response_bytes: 0,
         image_count: 0,
         error: None,
+        output: Default::default(),
     }
 }

@@ -2,13 +2,22 @@
 //! reports), the per-request metric values, and the run [`Summary`] built from
 //! records by [`SummaryBuilder`], following AIPerf 0.13's conventions:
 //! distributions over successful profiling requests only, warmup excluded,
-//! errors counted and grouped.
+//! errors counted and grouped. Beyond AIPerf: output images (bytes,
+//! megapixels), time to first/final image, streaming partial images, image
+//! downloads, server-reported figures, a latency view that keeps failed
+//! requests, the error rate, goodput ([`crate::goodput`]) and the
+//! [`ImageReport`] (image checks, per-size breakdown).
 
-use std::collections::BTreeMap;
+mod report;
+mod summary;
+
+pub use report::{ImageReport, SizeSummary};
+pub use summary::SummaryBuilder;
 
 use serde::Serialize;
 
-use crate::record::{ErrorDetails, Phase, RequestRecord};
+use crate::output::Delivery;
+use crate::record::{ErrorDetails, RequestRecord};
 use crate::stats::Stats;
 
 /// Identity of a metric: machine tag, human header and unit.
@@ -33,6 +42,11 @@ impl MetricDef {
     pub fn is_integer(&self) -> bool {
         matches!(self.unit, "tokens" | "bytes" | "images")
     }
+
+    /// Whether a record exports a list of values (one per event) for it.
+    pub fn is_list(&self) -> bool {
+        *self == INTER_PARTIAL_IMAGE_LATENCY
+    }
 }
 
 const fn def(tag: &'static str, header: &'static str, unit: &'static str) -> MetricDef {
@@ -45,9 +59,13 @@ pub const REQUEST_LATENCY: MetricDef = def("request_latency", "Request Latency",
 pub const INPUT_SEQUENCE_LENGTH: MetricDef =
     def("input_sequence_length", "Input Sequence Length", "tokens");
 /// Request start → first response byte.
-pub const HTTP_REQ_WAITING: MetricDef = def("http_req_waiting", "Time to First Byte", "ms");
-/// First response byte → response body fully read.
-pub const HTTP_REQ_RECEIVING: MetricDef = def("http_req_receiving", "Response Receive Time", "ms");
+/// Without streaming the server sends nothing before the image is made, so
+/// this is ≈ generation time (plus queueing on the server).
+pub const HTTP_REQ_WAITING: MetricDef =
+    def("http_req_waiting", "Time to First Byte ≈ Generation", "ms");
+/// First response byte → response body fully read: the transfer of the
+/// (base64) body.
+pub const HTTP_REQ_RECEIVING: MetricDef = def("http_req_receiving", "Body Transfer Time", "ms");
 /// Bytes of response body.
 pub const RESPONSE_BYTES: MetricDef = def("response_bytes", "Response Size", "bytes");
 /// Images in one response.
@@ -64,6 +82,52 @@ pub const LATENCY_FROM_SCHEDULED: MetricDef = def(
 );
 /// Prompt tokens of a failed request.
 pub const ERROR_ISL: MetricDef = def("error_isl", "Error Input Sequence Length", "tokens");
+/// Decoded bytes of a request's output images.
+pub const IMAGE_BYTES: MetricDef = def("image_bytes", "Output Image Size", "bytes");
+/// Output pixels of a request, in millions.
+pub const OUTPUT_MEGAPIXELS: MetricDef = def("output_megapixels", "Output Megapixels", "MP");
+/// Request start → first image in hand (partial or final; after download for URLs).
+pub const TIME_TO_FIRST_IMAGE: MetricDef = def("time_to_first_image", "Time to First Image", "ms");
+/// Request start → every final image in hand.
+pub const TIME_TO_FINAL_IMAGE: MetricDef = def("time_to_final_image", "Time to Final Image", "ms");
+/// Request start → first `partial_image` event (streaming).
+pub const TIME_TO_FIRST_PARTIAL_IMAGE: MetricDef = def(
+    "time_to_first_partial_image",
+    "Time to First Partial Image",
+    "ms",
+);
+/// Time between consecutive partial images (streaming; one value per gap).
+pub const INTER_PARTIAL_IMAGE_LATENCY: MetricDef = def(
+    "inter_partial_image_latency",
+    "Gap Between Partial Images",
+    "ms",
+);
+/// Partial images streamed before the final one.
+pub const PARTIAL_IMAGE_COUNT: MetricDef = def("partial_image_count", "Partial Images", "images");
+/// First image GET start → last image GET end (`response_format: url`).
+pub const IMAGE_DOWNLOAD_TIME: MetricDef = def("image_download_time", "Image Download Time", "ms");
+/// SGLang's `inference_time_s`, in ms.
+pub const SERVER_INFERENCE_TIME: MetricDef =
+    def("server_inference_time", "Server Inference Time", "ms");
+/// SGLang's `peak_memory_mb`.
+pub const SERVER_PEAK_MEMORY: MetricDef = def("server_peak_memory", "Server Peak Memory", "MB");
+/// OpenAI `usage.input_tokens`.
+pub const USAGE_INPUT_TOKENS: MetricDef =
+    def("usage_input_tokens", "Server Input Tokens", "tokens");
+/// OpenAI `usage.output_tokens`.
+pub const USAGE_OUTPUT_TOKENS: MetricDef =
+    def("usage_output_tokens", "Server Output Tokens", "tokens");
+/// OpenAI `usage.total_tokens`.
+pub const USAGE_TOTAL_TOKENS: MetricDef =
+    def("usage_total_tokens", "Server Total Tokens", "tokens");
+/// Latency of every request that got an answer or failed on its own (not
+/// cancelled on purpose), successful or not; present when some failed.
+pub const REQUEST_LATENCY_WITH_ERRORS: MetricDef = def(
+    "request_latency_with_errors",
+    "Request Latency incl. Errors",
+    "ms",
+);
+
 /// Successful requests per second of benchmark duration.
 pub const REQUEST_THROUGHPUT: MetricDef =
     def("request_throughput", "Request Throughput", "requests/sec");
@@ -89,9 +153,27 @@ pub const TIMEOUT_COUNT: MetricDef = def("timeout_count", "Timed Out Request Cou
 pub const BENCHMARK_DURATION: MetricDef = def("benchmark_duration", "Benchmark Duration", "sec");
 /// Prompt tokens summed over successful requests.
 pub const TOTAL_ISL: MetricDef = def("total_isl", "Total Input Sequence Length", "tokens");
+/// Output megapixels of successful requests per second of benchmark duration.
+pub const MEGAPIXEL_THROUGHPUT: MetricDef =
+    def("megapixel_throughput", "Megapixel Throughput", "MP/sec");
+/// Failed requests, percent of all profiling requests.
+pub const ERROR_RATE: MetricDef = def("error_rate", "Error Rate", "%");
+/// Requests whose images did not match the request or were defective.
+pub const IMAGE_ISSUE_REQUEST_COUNT: MetricDef = def(
+    "image_issue_request_count",
+    "Requests with Image Issues",
+    "requests",
+);
+/// Successful requests meeting every `--goodput` SLO.
+pub const GOOD_REQUEST_COUNT: MetricDef =
+    def("good_request_count", "Good Request Count", "requests");
+/// Good requests per second of benchmark duration.
+pub const GOODPUT: MetricDef = def("goodput", "Goodput", "requests/sec");
+/// Good requests, percent of all profiling requests.
+pub const SLO_ATTAINMENT: MetricDef = def("slo_attainment", "SLO Attainment", "%");
 
 /// Per-request metrics, in summary order.
-pub const DISTRIBUTION_METRICS: [MetricDef; 10] = [
+pub const DISTRIBUTION_METRICS: [MetricDef; 24] = [
     REQUEST_LATENCY,
     INPUT_SEQUENCE_LENGTH,
     HTTP_REQ_WAITING,
@@ -102,10 +184,24 @@ pub const DISTRIBUTION_METRICS: [MetricDef; 10] = [
     CLIENT_QUEUE_TIME,
     LATENCY_FROM_SCHEDULED,
     ERROR_ISL,
+    REQUEST_LATENCY_WITH_ERRORS,
+    TIME_TO_FIRST_IMAGE,
+    TIME_TO_FINAL_IMAGE,
+    TIME_TO_FIRST_PARTIAL_IMAGE,
+    INTER_PARTIAL_IMAGE_LATENCY,
+    PARTIAL_IMAGE_COUNT,
+    IMAGE_DOWNLOAD_TIME,
+    IMAGE_BYTES,
+    OUTPUT_MEGAPIXELS,
+    SERVER_INFERENCE_TIME,
+    SERVER_PEAK_MEMORY,
+    USAGE_INPUT_TOKENS,
+    USAGE_OUTPUT_TOKENS,
+    USAGE_TOTAL_TOKENS,
 ];
 
-/// Run-level metrics, in summary order.
-pub const SCALAR_METRICS: [MetricDef; 9] = [
+/// Run-level metrics, in summary order (always present).
+pub const SCALAR_METRICS: [MetricDef; 12] = [
     REQUEST_THROUGHPUT,
     IMAGE_THROUGHPUT,
     ACHIEVED_REQUEST_RATE,
@@ -115,13 +211,20 @@ pub const SCALAR_METRICS: [MetricDef; 9] = [
     TIMEOUT_COUNT,
     BENCHMARK_DURATION,
     TOTAL_ISL,
+    MEGAPIXEL_THROUGHPUT,
+    ERROR_RATE,
+    IMAGE_ISSUE_REQUEST_COUNT,
 ];
+
+/// Run-level metrics present with `--goodput`, in summary order.
+pub const GOODPUT_METRICS: [MetricDef; 3] = [GOOD_REQUEST_COUNT, GOODPUT, SLO_ATTAINMENT];
 
 /// The registered metric with this tag.
 pub fn find(tag: &str) -> Option<MetricDef> {
     DISTRIBUTION_METRICS
         .iter()
         .chain(SCALAR_METRICS.iter())
+        .chain(GOODPUT_METRICS.iter())
         .find(|d| d.tag == tag)
         .copied()
 }
@@ -130,14 +233,16 @@ pub fn find(tag: &str) -> Option<MetricDef> {
 ///
 /// A valid record gives `request_latency`, `input_sequence_length` (when
 /// known), `http_req_waiting`/`http_req_receiving` (when the first byte
-/// arrived), `response_bytes` and `output_image_count`; a failed one only
+/// arrived), `response_bytes` and `output_image_count`, then what its output
+/// tells (image times, partial images, downloads, bytes, megapixels, server
+/// figures; `inter_partial_image_latency` once per gap); a failed one only
 /// `error_isl` (when known).
 pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
     let isl = rec.input_sequence_length.map(|t| t as f64);
     if !rec.is_valid() {
         return isl.map(|v| vec![(ERROR_ISL, v)]).unwrap_or_default();
     }
-    let mut out = Vec::with_capacity(6);
+    let mut out = Vec::with_capacity(12);
     out.push((REQUEST_LATENCY, rec.latency_ms()));
     if let Some(v) = isl {
         out.push((INPUT_SEQUENCE_LENGTH, v));
@@ -151,7 +256,54 @@ pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
     out.push((SCHEDULE_LAG, rec.schedule_lag_ms()));
     out.push((CLIENT_QUEUE_TIME, rec.queue_ms()));
     out.push((LATENCY_FROM_SCHEDULED, rec.latency_from_scheduled_ms()));
+    output_metrics(rec, &mut out);
     out
+}
+
+fn output_metrics(rec: &RequestRecord, out: &mut Vec<(MetricDef, f64)>) {
+    let o = &rec.output;
+    let mut at = |def, t: Option<u64>| {
+        if let Some(t) = t {
+            out.push((def, rec.since_start_ms(t)));
+        }
+    };
+    at(TIME_TO_FIRST_IMAGE, o.first_image_ns);
+    at(TIME_TO_FINAL_IMAGE, o.final_image_ns);
+    if o.delivery == Some(Delivery::Stream) {
+        at(
+            TIME_TO_FIRST_PARTIAL_IMAGE,
+            o.partial_image_ns.first().copied(),
+        );
+        for w in o.partial_image_ns.windows(2) {
+            out.push((
+                INTER_PARTIAL_IMAGE_LATENCY,
+                ns_ms(w[1].saturating_sub(w[0])),
+            ));
+        }
+        out.push((PARTIAL_IMAGE_COUNT, o.partial_image_ns.len() as f64));
+    }
+    if let Some((start, end)) = o.download {
+        out.push((IMAGE_DOWNLOAD_TIME, ns_ms(end.saturating_sub(start))));
+    }
+    if let Some(b) = o.image_bytes {
+        out.push((IMAGE_BYTES, b as f64));
+    }
+    if let Some(mp) = o.megapixels() {
+        out.push((OUTPUT_MEGAPIXELS, mp));
+    }
+    let s = &o.server;
+    let figures = [
+        (SERVER_INFERENCE_TIME, s.inference_time_s.map(|v| v * 1e3)),
+        (SERVER_PEAK_MEMORY, s.peak_memory_mb),
+        (USAGE_INPUT_TOKENS, s.input_tokens.map(|v| v as f64)),
+        (USAGE_OUTPUT_TOKENS, s.output_tokens.map(|v| v as f64)),
+        (USAGE_TOTAL_TOKENS, s.total_tokens.map(|v| v as f64)),
+    ];
+    out.extend(figures.into_iter().filter_map(|(d, v)| v.map(|v| (d, v))));
+}
+
+fn ns_ms(ns: u64) -> f64 {
+    crate::record::ns_to_ms(ns)
 }
 
 /// Value of one summarised metric.
@@ -172,149 +324,14 @@ pub struct MetricSummary {
     pub value: MetricValue,
 }
 
-/// Accumulates the numbers a [`Summary`] needs, record by record.
-///
-/// Only numbers are kept (one `f64` per request per metric), never the
-/// records themselves.
-#[derive(Debug, Clone, Default)]
-pub struct SummaryBuilder {
-    /// Per-request values, indexed like [`DISTRIBUTION_METRICS`].
-    values: [Vec<f64>; DISTRIBUTION_METRICS.len()],
-    timeouts: u64,
-    /// Sends (requests that reached the transport) and their first/last start.
-    sends: u64,
-    send_span: Option<(u64, u64)>,
-    errors: BTreeMap<ErrorDetails, u64>,
-    valid: u64,
-    failed: u64,
-    cancelled: u64,
-    images: u64,
-    total_isl: u64,
-    /// Min start / max end of valid records.
-    valid_span: Option<(u64, u64)>,
-    /// Min start / max end of all profiling records.
-    all_span: Option<(u64, u64)>,
-}
-
-/// Extend a (min start, max end) span to cover `rec`.
-fn widen(span: &mut Option<(u64, u64)>, rec: &RequestRecord) {
-    let (start, end) = (rec.request_start_ns, rec.request_end_ns);
-    *span = Some(span.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
-}
-
-impl SummaryBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Account for one record; warmup records are ignored.
-    pub fn add(&mut self, rec: &RequestRecord) {
-        if rec.phase == Phase::Warmup {
-            return;
-        }
-        widen(&mut self.all_span, rec);
-        if rec.was_cancelled {
-            self.cancelled += 1;
-        }
-        if rec
-            .error
-            .as_ref()
-            .is_some_and(|e| e.kind == "RequestTimeout")
-        {
-            self.timeouts += 1;
-        }
-        if rec.worker_id != "queue" {
-            self.sends += 1;
-            let t = rec.request_start_ns;
-            self.send_span = Some(self.send_span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
-        }
-        match &rec.error {
-            None => {
-                self.valid += 1;
-                self.images += u64::from(rec.image_count);
-                self.total_isl += rec.input_sequence_length.unwrap_or(0);
-                widen(&mut self.valid_span, rec);
-            }
-            Some(err) => {
-                self.failed += 1;
-                *self.errors.entry(err.clone()).or_insert(0) += 1;
-            }
-        }
-        for (def, v) in record_metrics(rec) {
-            if let Some(i) = DISTRIBUTION_METRICS.iter().position(|d| *d == def) {
-                self.values[i].push(v);
-            }
-        }
-    }
-
-    /// The summary of everything added so far.
-    pub fn finish(&self) -> Summary {
-        let mut metrics: Vec<MetricSummary> = DISTRIBUTION_METRICS
-            .iter()
-            .zip(&self.values)
-            .filter_map(|(def, values)| {
-                Stats::from_values(values).map(|s| MetricSummary {
-                    def: *def,
-                    value: MetricValue::Distribution(s),
-                })
-            })
-            .collect();
-        let duration_s = self
-            .valid_span
-            .map_or(0.0, |(s, e)| e.saturating_sub(s) as f64 / 1e9);
-        let per_sec = |n: u64| {
-            if duration_s > 0.0 {
-                n as f64 / duration_s
-            } else {
-                0.0
-            }
-        };
-        let mut scalar = |def, v| {
-            let value = MetricValue::Scalar(v);
-            metrics.push(MetricSummary { def, value });
-        };
-        scalar(REQUEST_THROUGHPUT, per_sec(self.valid));
-        scalar(IMAGE_THROUGHPUT, per_sec(self.images));
-        let send_rate = match self.send_span {
-            Some((a, b)) if b > a && self.sends > 1 => {
-                (self.sends - 1) as f64 / ((b - a) as f64 / 1e9)
-            }
-            _ => 0.0,
-        };
-        scalar(ACHIEVED_REQUEST_RATE, send_rate);
-        scalar(REQUEST_COUNT, self.valid as f64);
-        scalar(ERROR_REQUEST_COUNT, self.failed as f64);
-        scalar(CANCELLED_COUNT, self.cancelled as f64);
-        scalar(TIMEOUT_COUNT, self.timeouts as f64);
-        scalar(BENCHMARK_DURATION, duration_s);
-        // Index 1 holds the ISL of valid records: only report a known total.
-        if !self.values[1].is_empty() {
-            scalar(TOTAL_ISL, self.total_isl as f64);
-        }
-        let mut error_summary: Vec<(ErrorDetails, u64)> =
-            self.errors.iter().map(|(e, n)| (e.clone(), *n)).collect();
-        // Stable sort: equal counts stay in the BTreeMap's (details) order.
-        error_summary.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-        Summary {
-            metrics,
-            error_summary,
-            request_count: self.valid,
-            error_count: self.failed,
-            cancelled_count: self.cancelled,
-            benchmark_duration_s: duration_s,
-            start_ns: self.all_span.map(|(s, _)| s),
-            end_ns: self.all_span.map(|(_, e)| e),
-        }
-    }
-}
-
 /// Results of a run: metric rows, grouped errors and counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// Distributions first (in [`DISTRIBUTION_METRICS`] order, only those with
-    /// values), then scalars (in [`SCALAR_METRICS`] order; `total_isl` only
-    /// when some successful request had a known ISL).
+    /// values; `request_latency_with_errors` only when some request failed),
+    /// then scalars (in [`SCALAR_METRICS`] order; `total_isl` only when some
+    /// successful request had a known ISL), then [`GOODPUT_METRICS`] when
+    /// SLOs were given.
     pub metrics: Vec<MetricSummary>,
     /// Errors grouped by details, most frequent first, ties by details.
     pub error_summary: Vec<(ErrorDetails, u64)>,
@@ -340,213 +357,4 @@ impl Summary {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A successful profiling record: start, latency in ms, ISL.
-    pub(crate) fn rec(n: u64, start_ns: u64, latency_ms: f64, isl: Option<u64>) -> RequestRecord {
-        let end = start_ns + (latency_ms * 1e6).round() as u64;
-        RequestRecord {
-            session_num: n,
-            x_request_id: format!("req-{n}"),
-            x_correlation_id: format!("corr-{n}"),
-            conversation_id: format!("conv-{n}"),
-            turn_index: 0,
-            url: "http://localhost:30000/v1/images/generations".into(),
-            phase: Phase::Profiling,
-            credit_issued_ns: start_ns,
-            slot_acquired_ns: start_ns,
-            request_start_ns: start_ns,
-            first_byte_ns: Some(end - 1_000_000),
-            request_end_ns: end,
-            worker_id: "worker_0".into(),
-            was_cancelled: false,
-            status: Some(200),
-            input_sequence_length: isl,
-            response_bytes: 1000,
-            image_count: 1,
-            error: None,
-        }
-    }
-
-    /// Error details with a message derived from the type.
-    pub(crate) fn err(code: u16, kind: &str) -> ErrorDetails {
-        ErrorDetails {
-            code: Some(code),
-            kind: kind.into(),
-            message: format!("{kind} happened"),
-        }
-    }
-
-    /// The tutorial's three requests, back to back from t = 1 s.
-    pub(crate) fn tutorial() -> Vec<RequestRecord> {
-        let lat = [12251.41, 12647.29, 12954.04];
-        let isl = [7, 6, 7];
-        let mut start = 1_000_000_000;
-        (0..3)
-            .map(|i| {
-                let r = rec(i as u64, start, lat[i], Some(isl[i]));
-                start = r.request_end_ns + 1000;
-                r
-            })
-            .collect()
-    }
-
-    fn dist(s: &Summary, tag: &str) -> Stats {
-        match s.get(tag).map(|m| &m.value) {
-            Some(MetricValue::Distribution(st)) => *st,
-            other => panic!("{tag}: {other:?}"),
-        }
-    }
-
-    fn scalar(s: &Summary, tag: &str) -> f64 {
-        match s.get(tag).map(|m| &m.value) {
-            Some(MetricValue::Scalar(v)) => *v,
-            other => panic!("{tag}: {other:?}"),
-        }
-    }
-
-    /// avg min max p99 p90 p50 std, as the console table shows them.
-    fn row(s: &Stats) -> String {
-        let cols = [s.avg, s.min, s.max, s.p99, s.p90, s.p50, s.std];
-        cols.map(|v| format!("{v:.2}")).join(" ")
-    }
-
-    fn build(recs: &[RequestRecord]) -> Summary {
-        let mut b = SummaryBuilder::new();
-        recs.iter().for_each(|r| b.add(r));
-        b.finish()
-    }
-
-    #[test]
-    fn labels_and_registry() {
-        assert_eq!(REQUEST_LATENCY.label(), "Request Latency (ms)");
-        let label = REQUEST_THROUGHPUT.label();
-        assert_eq!(label, "Request Throughput (requests/sec)");
-        assert_eq!(find("total_isl"), Some(TOTAL_ISL));
-        assert_eq!(find("nope"), None);
-        assert!(RESPONSE_BYTES.is_integer() && !REQUEST_LATENCY.is_integer());
-    }
-
-    #[test]
-    fn tutorial_table() {
-        let s = build(&tutorial());
-        let latency = row(&dist(&s, "request_latency"));
-        assert_eq!(
-            latency,
-            "12617.58 12251.41 12954.04 12947.91 12892.69 12647.29 287.62"
-        );
-        let isl = row(&dist(&s, "input_sequence_length"));
-        assert_eq!(isl, "6.67 6.00 7.00 7.00 7.00 7.00 0.47");
-        assert_eq!(scalar(&s, "request_count"), 3.0);
-        assert_eq!(scalar(&s, "error_request_count"), 0.0);
-        assert_eq!(scalar(&s, "total_isl"), 20.0);
-        assert_eq!(format!("{:.2}", scalar(&s, "request_throughput")), "0.08");
-        assert_eq!(s.request_count, 3);
-        // Distributions (no error_isl here), then every scalar, in order.
-        let all = DISTRIBUTION_METRICS[..9].iter().chain(&SCALAR_METRICS);
-        let defs: Vec<MetricDef> = s.metrics.iter().map(|m| m.def).collect();
-        assert_eq!(defs, all.copied().collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn duration_and_throughput() {
-        let mut a = rec(0, 1_000_000_000, 2000.0, None);
-        a.image_count = 4;
-        let b = rec(1, 2_000_000_000, 3000.0, None); // ends at 5 s
-        let s = build(&[a, b]);
-        assert_eq!(s.benchmark_duration_s, 4.0);
-        assert_eq!(scalar(&s, "benchmark_duration"), 4.0);
-        assert_eq!(scalar(&s, "request_throughput"), 0.5);
-        assert_eq!(scalar(&s, "image_throughput"), 1.25);
-        assert_eq!(s.start_ns, Some(1_000_000_000));
-        assert_eq!(s.end_ns, Some(5_000_000_000));
-        assert!(s.get("total_isl").is_none(), "no ISL known");
-        assert_eq!(dist(&s, "http_req_waiting").min, 1999.0);
-        assert_eq!(dist(&s, "http_req_receiving").max, 1.0);
-    }
-
-    #[test]
-    fn warmup_excluded() {
-        let mut w = rec(0, 0, 99_999.0, Some(500));
-        w.phase = Phase::Warmup;
-        let mut recs = vec![w];
-        recs.extend(tutorial());
-        let s = build(&recs);
-        assert_eq!(s, build(&tutorial()));
-        assert_eq!(s.start_ns, Some(1_000_000_000));
-    }
-
-    #[test]
-    fn errors_counted_grouped_not_in_distributions() {
-        let mut recs = tutorial();
-        let boom = |n, e: ErrorDetails, start| {
-            let mut r = rec(n, start, 50_000.0, Some(9));
-            r.error = Some(e);
-            r.first_byte_ns = None;
-            r
-        };
-        recs.push(boom(3, err(500, "HTTPError"), 0));
-        recs.push(boom(4, err(500, "HTTPError"), 10));
-        let mut c = boom(5, err(499, "RequestCancellationError"), 20);
-        c.was_cancelled = true;
-        c.input_sequence_length = None;
-        recs.push(c);
-        let s = build(&recs);
-        assert_eq!(s.request_count, 3);
-        assert_eq!(s.error_count, 3);
-        assert_eq!(s.cancelled_count, 1);
-        assert_eq!(dist(&s, "request_latency").count, 3);
-        assert_eq!(
-            dist(&s, "request_latency"),
-            dist(&build(&tutorial()), "request_latency")
-        );
-        assert_eq!(dist(&s, "input_sequence_length").count, 3);
-        assert_eq!(scalar(&s, "total_isl"), 20.0);
-        let e = dist(&s, "error_isl");
-        assert_eq!((e.count, e.avg), (2, 9.0));
-        assert_eq!(scalar(&s, "error_request_count"), 3.0);
-        assert_eq!(scalar(&s, "request_count"), 3.0);
-        let cancel = err(499, "RequestCancellationError");
-        assert_eq!(s.error_summary, [(err(500, "HTTPError"), 2), (cancel, 1)]);
-        // Duration over valid requests only; start/end over all.
-        let duration = build(&tutorial()).benchmark_duration_s;
-        assert_eq!(s.benchmark_duration_s, duration);
-        assert_eq!(s.start_ns, Some(0));
-    }
-
-    #[test]
-    fn record_metrics_shapes() {
-        let r = rec(0, 0, 10.0, Some(7));
-        let tags: Vec<_> = record_metrics(&r).iter().map(|(d, _)| d.tag).collect();
-        assert_eq!(tags.len(), 9);
-        let mut no_fb = r.clone();
-        no_fb.first_byte_ns = None;
-        no_fb.input_sequence_length = None;
-        let tags: Vec<_> = record_metrics(&no_fb).iter().map(|(d, _)| d.tag).collect();
-        let want = [
-            REQUEST_LATENCY,
-            RESPONSE_BYTES,
-            OUTPUT_IMAGE_COUNT,
-            SCHEDULE_LAG,
-            CLIENT_QUEUE_TIME,
-            LATENCY_FROM_SCHEDULED,
-        ];
-        assert_eq!(tags, want.map(|d| d.tag));
-        let mut e = r.clone();
-        e.error = Some(err(500, "HTTPError"));
-        assert_eq!(record_metrics(&e), vec![(ERROR_ISL, 7.0)]);
-        e.input_sequence_length = None;
-        assert!(record_metrics(&e).is_empty());
-    }
-
-    #[test]
-    fn empty_run() {
-        let s = SummaryBuilder::new().finish();
-        assert!(s.get("request_latency").is_none());
-        assert_eq!(scalar(&s, "request_throughput"), 0.0);
-        assert_eq!(scalar(&s, "error_request_count"), 0.0);
-        assert_eq!(s.benchmark_duration_s, 0.0);
-        assert_eq!((s.start_ns, s.end_ns), (None, None));
-    }
-}
+pub(crate) mod tests;

@@ -1,6 +1,7 @@
 //! `RequestRecord`: everything measured about one request, as the runner
 //! produces it and the exports and statistics consume it.
 
+use crate::output::Output;
 use serde::{Deserialize, Serialize};
 
 /// Which phase a request belongs to. Warmup records never enter the results.
@@ -70,6 +71,10 @@ pub struct RequestRecord {
     pub image_count: u32,
     /// `None` for a successful request.
     pub error: Option<ErrorDetails>,
+    /// What the response delivered: images checked, stream and download
+    /// times, server figures (empty until a response is analysed, except
+    /// for what the payload asked for).
+    pub output: Output,
 }
 
 impl RequestRecord {
@@ -108,6 +113,11 @@ impl RequestRecord {
     pub fn receiving_ms(&self) -> Option<f64> {
         self.first_byte_ns
             .map(|t| ns_to_ms(self.request_end_ns.saturating_sub(t)))
+    }
+
+    /// Milliseconds from request start to a monotonic time.
+    pub fn since_start_ms(&self, t: u64) -> f64 {
+        ns_to_ms(t.saturating_sub(self.request_start_ns))
     }
 }
 

@@ -1,9 +1,16 @@
 //! What a response says: success with N images, or an error in one of the
 //! shapes servers use (OpenAI `{"error":{...}}`, FastAPI `{"detail": ...}`,
 //! `{"error": "string"}`, text/plain). Parses multi-MB bodies without
-//! copying the base64 payloads (borrowed deserialisation).
+//! copying the base64 payloads (borrowed deserialisation): [`inspect`] hands
+//! back each `data[]` item as a slice of the body, plus the figures the
+//! server reported (`usage`, `inference_time_s`, `peak_memory_mb`).
 
+mod items;
+
+use crate::output::ServerFigures;
 use crate::record::ErrorDetails;
+pub use items::ImageItem;
+pub(crate) use items::{items_one_by_one, server_figures, CowStr, RawItem};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -16,14 +23,79 @@ pub struct Analysis {
     pub image_count: u32,
 }
 
+/// The verdict plus what a successful body carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection<'a> {
+    /// Success or error, and the image count.
+    pub verdict: Analysis,
+    /// Each `data[]` entry, borrowed from the body (empty on error).
+    pub items: Vec<ImageItem<'a>>,
+    /// What the server reported about its own work.
+    pub server: ServerFigures,
+}
+
+/// A body with object items (the usual case, one pass).
 #[derive(Deserialize)]
 struct Body<'a> {
+    #[serde(borrow, default)]
+    data: Option<Vec<RawItem<'a>>>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    inference_time_s: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    peak_memory_mb: Option<&'a RawValue>,
+}
+
+/// Any `data` array (items that are not objects count, as missing images).
+#[derive(Deserialize)]
+struct LooseBody<'a> {
     #[serde(borrow, default)]
     data: Option<Vec<&'a RawValue>>,
     #[serde(borrow, default)]
     error: Option<&'a RawValue>,
     #[serde(borrow, default)]
     detail: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    inference_time_s: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    peak_memory_mb: Option<&'a RawValue>,
+}
+
+/// A parsed body, whichever way it parsed.
+struct Parsed<'a> {
+    items: Option<Vec<ImageItem<'a>>>,
+    error: Option<&'a RawValue>,
+    detail: Option<&'a RawValue>,
+    server: ServerFigures,
+}
+
+fn parse(body: &[u8]) -> Result<Parsed<'_>, serde_json::Error> {
+    match serde_json::from_slice::<Body<'_>>(body) {
+        Ok(b) => Ok(Parsed {
+            items: b
+                .data
+                .map(|d| d.into_iter().map(RawItem::into_item).collect()),
+            error: b.error,
+            detail: b.detail,
+            server: server_figures(b.inference_time_s, b.peak_memory_mb, b.usage),
+        }),
+        Err(first) => match serde_json::from_slice::<LooseBody<'_>>(body) {
+            Ok(b) => Ok(Parsed {
+                items: b.data.map(|d| items_one_by_one(&d)),
+                error: b.error,
+                detail: b.detail,
+                server: server_figures(b.inference_time_s, b.peak_memory_mb, b.usage),
+            }),
+            Err(_) => Err(first),
+        },
+    }
 }
 
 #[derive(Deserialize)]
@@ -36,7 +108,8 @@ struct OpenAiError {
 
 const MAX_MESSAGE: usize = 300;
 
-fn clip(s: &str) -> String {
+/// A message trimmed and clipped to a readable length.
+pub(crate) fn clip(s: &str) -> String {
     let s = s.trim();
     if s.len() <= MAX_MESSAGE {
         return s.to_owned();
@@ -48,9 +121,13 @@ fn clip(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
-/// The error message carried by a body, if it has a known error shape.
-fn error_message(body: &Body<'_>) -> Option<(Option<String>, String)> {
-    if let Some(raw) = body.error {
+/// The error type and message carried by a body's `error` or `detail`
+/// field, if it has one.
+pub(crate) fn error_message(
+    error: Option<&RawValue>,
+    detail: Option<&RawValue>,
+) -> Option<(Option<String>, String)> {
+    if let Some(raw) = error {
         if let Ok(e) = serde_json::from_str::<OpenAiError>(raw.get()) {
             if e.message.is_some() || e.kind.is_some() {
                 return Some((e.kind, e.message.unwrap_or_default()));
@@ -61,7 +138,7 @@ fn error_message(body: &Body<'_>) -> Option<(Option<String>, String)> {
         }
         return Some((None, raw.get().to_owned()));
     }
-    if let Some(raw) = body.detail {
+    if let Some(raw) = detail {
         if let Ok(s) = serde_json::from_str::<String>(raw.get()) {
             return Some((None, s));
         }
@@ -94,7 +171,8 @@ fn error_message(body: &Body<'_>) -> Option<(Option<String>, String)> {
     None
 }
 
-fn status_type(status: u16) -> &'static str {
+/// Error type name of an HTTP status (`BadRequest`, `ServerError`, ...).
+pub(crate) fn status_type(status: u16) -> &'static str {
     match status {
         400 => "BadRequest",
         401 => "Unauthorized",
@@ -115,9 +193,26 @@ fn status_type(status: u16) -> &'static str {
 
 /// Judge a complete response by status and body.
 pub fn analyze(status: u16, body: &[u8]) -> Analysis {
-    let parsed = serde_json::from_slice::<Body<'_>>(body);
+    inspect(status, body).verdict
+}
+
+/// Judge a complete response and borrow its image items.
+pub fn inspect(status: u16, body: &[u8]) -> Inspection<'_> {
+    let failed = |error: ErrorDetails| Inspection {
+        verdict: Analysis {
+            error: Some(error),
+            image_count: 0,
+        },
+        items: Vec::new(),
+        server: ServerFigures::default(),
+    };
+    let parsed = parse(body);
     if !(200..300).contains(&status) {
-        let (kind, message) = match parsed.as_ref().ok().and_then(error_message) {
+        let known = parsed
+            .as_ref()
+            .ok()
+            .and_then(|p| error_message(p.error, p.detail));
+        let (kind, message) = match known {
             Some((kind, msg)) => (kind, msg),
             None => (None, String::from_utf8_lossy(body).into_owned()),
         };
@@ -126,22 +221,18 @@ pub fn analyze(status: u16, body: &[u8]) -> Analysis {
         } else {
             clip(&message)
         };
-        return Analysis {
-            error: Some(ErrorDetails {
-                code: Some(status),
-                kind: kind.unwrap_or_else(|| status_type(status).to_owned()),
-                message,
-            }),
-            image_count: 0,
-        };
+        return failed(ErrorDetails {
+            code: Some(status),
+            kind: kind.unwrap_or_else(|| status_type(status).to_owned()),
+            message,
+        });
     }
-    let invalid = |message: String| Analysis {
-        error: Some(ErrorDetails {
+    let invalid = |message: String| {
+        failed(ErrorDetails {
             code: Some(status),
             kind: "InvalidResponse".into(),
             message,
-        }),
-        image_count: 0,
+        })
     };
     let body_ok = match parsed {
         Ok(b) => b,
@@ -152,15 +243,19 @@ pub fn analyze(status: u16, body: &[u8]) -> Analysis {
             ));
         }
     };
-    if let Some((_, msg)) = error_message(&body_ok) {
+    if let Some((_, msg)) = error_message(body_ok.error, body_ok.detail) {
         return invalid(format!("HTTP {status} carrying an error: {}", clip(&msg)));
     }
-    match body_ok.data {
+    match body_ok.items {
         None => invalid("response has no \"data\" array".into()),
         Some(d) if d.is_empty() => invalid("response \"data\" is empty: no image returned".into()),
-        Some(d) => Analysis {
-            error: None,
-            image_count: d.len() as u32,
+        Some(items) => Inspection {
+            verdict: Analysis {
+                error: None,
+                image_count: items.len() as u32,
+            },
+            items,
+            server: body_ok.server,
         },
     }
 }

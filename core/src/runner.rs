@@ -7,6 +7,7 @@
 //! [`RecordSink`] in completion order, so nothing accumulates in memory.
 
 use crate::job::{self, new_record, ExportLines, Job};
+use crate::measure::{Expect, ValidateImages};
 use crate::plan::{uuid_from, Sampler, SamplingStrategy, Workload};
 use crate::platform::Runtime;
 use crate::record::Phase;
@@ -72,6 +73,8 @@ pub struct RunSettings {
     pub id_seed: u64,
     /// Export lines to serialise per request.
     pub export: ExportLines,
+    /// `--validate-images`: how strictly output images are checked.
+    pub validate_images: ValidateImages,
 }
 
 /// What to run: endpoint, entries, settings.
@@ -208,7 +211,7 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         let request_id = uuid_from(&mut self.ids);
         let url = p.endpoint.url_for(q.session_num);
         let headers = p.endpoint.headers_for(&request_id, &request_id);
-        let record = new_record(
+        let mut record = new_record(
             q.session_num,
             phase,
             &item.conversation_id,
@@ -219,6 +222,9 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
             q.scheduled_ns,
             now,
         );
+        record.output = Expect::from_payload(&item.payload).output();
+        let base_url =
+            p.endpoint.urls[(q.session_num % p.endpoint.urls.len() as u64) as usize].clone();
         let cancel_after_ns = p
             .settings
             .cancellation
@@ -235,6 +241,8 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
             export: p.settings.export,
             wall_origin_ns: self.rt.wall_origin_ns(),
             cancel_after_ns,
+            base_url,
+            validate: p.settings.validate_images,
         }
     }
 

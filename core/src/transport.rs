@@ -1,7 +1,8 @@
 //! The `Transport` trait: send one HTTP request and report status, headers,
-//! body and the three timestamps every metric derives from. Native code
-//! implements it with reqwest, the web app with `fetch`, tests over an
-//! in-process server.
+//! body and the three timestamps every metric derives from, plus (where the
+//! platform can tell) when each piece of the body arrived, which is what
+//! times the events of a streamed (SSE) response. Native code implements it
+//! with reqwest, the web app with `fetch`, tests over an in-process server.
 
 use crate::platform::{MaybeSend, MaybeSync};
 use bytes::Bytes;
@@ -51,6 +52,12 @@ pub struct HttpResponse {
     pub body: Bytes,
     /// When it happened.
     pub timing: Timing,
+    /// Arrival of the body in pieces: `(ns on the Runtime clock, end offset
+    /// in body)` for each chunk as read, in order (reqwest's `chunk()` loop,
+    /// or a fetch `ReadableStream` reader's `read()` loop). May be left empty
+    /// when the platform reads the body in one go: every byte then counts as
+    /// arrived at `timing.end_ns`, which only coarsens streaming metrics.
+    pub chunks: Vec<(u64, usize)>,
 }
 
 impl HttpResponse {
@@ -60,6 +67,13 @@ impl HttpResponse {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// When the body byte just before `offset` had arrived: the time of the
+    /// first chunk ending at or after `offset` (`timing.end_ns` without chunks).
+    pub fn arrival_ns(&self, offset: usize) -> u64 {
+        let i = self.chunks.partition_point(|&(_, end)| end < offset);
+        self.chunks.get(i).map_or(self.timing.end_ns, |&(t, _)| t)
     }
 }
 

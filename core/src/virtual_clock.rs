@@ -319,6 +319,7 @@ impl Transport for DelayTransport {
                 first_byte_ns: Some(end_ns),
                 end_ns,
             },
+            chunks: Vec::new(),
         })
     }
 }

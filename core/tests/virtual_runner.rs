@@ -53,6 +53,7 @@ fn rate_with_cap_against_a_slow_server_queues_and_never_skips() {
         seed: 1,
         id_seed: 2,
         export: ExportLines::default(),
+        validate_images: Default::default(),
     };
     // 20 req/s with cap 2 against 200 ms service = 10 req/s capacity.
     let spec = RateSpec {

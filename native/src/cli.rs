@@ -228,6 +228,25 @@ pub struct ProfileArgs {
     #[arg(long, value_enum, default_value_t = Ui::Dashboard, help_heading = "Output")]
     pub ui: Ui,
 
+    // ---- Images ----
+    /// Check every output image from its header (format, dimensions, completeness) against the
+    /// request (`n`, `size`, `output_format`): `warn` records mismatches on the request, `strict`
+    /// also makes them an error, `off` checks nothing.
+    #[arg(long, default_value = "warn", value_parser = ["off", "warn", "strict"], help_heading = "Images")]
+    pub validate_images: String,
+    /// Service-level objectives, `metric:max_ms` pairs separated by spaces (e.g.
+    /// "request_latency:15000 time_to_first_image:2000"): adds good request count, goodput and SLO attainment.
+    #[arg(long, help_heading = "Images")]
+    pub goodput: Option<String>,
+
+    // ---- Sweep ----
+    /// Run a grid of benchmarks: KEY=V1,V2,... per axis, repeatable (the grid is every combination).
+    /// KEY is concurrency, request-rate, request-count or benchmark-duration, or else a payload
+    /// field as with --extra-inputs (size, num_inference_steps, n, ...). One artifact directory per
+    /// point under <artifact-dir>/<model>-openai-image_generation-sweep/, plus sweep_summary.json/.csv.
+    #[arg(long, value_name = "KEY=V1,V2", help_heading = "Sweep")]
+    pub sweep: Vec<String>,
+
     // ---- Mock ----
     /// Benchmark the embedded mock image server instead of --url (no GPU needed).
     #[arg(long, help_heading = "Mock")]

@@ -1,108 +1,134 @@
 //! Console output: the "Image Generation Metrics" table (AIPerf's columns
 //! avg min max p99 p90 p50 std, numbers with thousands separators) and the
-//! error summary below it.
+//! error summary below it. Rows and number format come from core's
+//! [`imgperf_core::table`], shared with the web app. Then what only imgperf
+//! prints: the per-size table, the image checks, the streaming note, and a
+//! sweep's table.
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
-use imgperf_core::metrics::{self, MetricDef, MetricValue, Summary};
+use imgperf_core::metrics::{ImageReport, Summary};
+use imgperf_core::table;
 
-/// Rows of the table, in order: the tutorial's four first, then ours.
-const ROWS: &[MetricDef] = &[
-    metrics::REQUEST_LATENCY,
-    metrics::INPUT_SEQUENCE_LENGTH,
-    metrics::REQUEST_THROUGHPUT,
-    metrics::REQUEST_COUNT,
-    metrics::ERROR_REQUEST_COUNT,
-    metrics::HTTP_REQ_WAITING,
-    metrics::HTTP_REQ_RECEIVING,
-    metrics::IMAGE_THROUGHPUT,
-    metrics::LATENCY_FROM_SCHEDULED,
-    metrics::SCHEDULE_LAG,
-    metrics::CLIENT_QUEUE_TIME,
-    metrics::ACHIEVED_REQUEST_RATE,
-    metrics::CANCELLED_COUNT,
-    metrics::TIMEOUT_COUNT,
-];
-
-/// `12617.5833` → `12,617.58`.
-pub fn format_number(v: f64) -> String {
-    if !v.is_finite() {
-        return v.to_string();
-    }
-    let s = format!("{:.2}", v.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut grouped = String::with_capacity(int.len() + int.len() / 3);
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if v < 0.0 && s != "0.00" { "-" } else { "" };
-    format!("{sign}{grouped}.{frac}")
-}
+pub use imgperf_core::table::{error_lines, format_number};
 
 /// The metrics table as text.
 pub fn metrics_table(summary: &Summary) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
-    for def in ROWS {
-        let Some(m) = summary.get(def.tag) else {
-            continue;
-        };
-        let cells: Vec<String> = match &m.value {
-            MetricValue::Distribution(s) => [s.avg, s.min, s.max, s.p99, s.p90, s.p50, s.std]
-                .iter()
-                .map(|v| format_number(*v))
-                .collect(),
-            MetricValue::Scalar(v) => {
-                let mut c = vec![format_number(*v)];
-                c.extend(std::iter::repeat_n("-".to_owned(), 6));
-                c
-            }
-        };
-        let mut row = vec![def.label()];
-        row.extend(cells);
-        table.add_row(row);
+        .set_header(table::HEADER);
+    for row in table::rows(summary) {
+        let mut cells = vec![row.label()];
+        cells.extend(row.cells());
+        t.add_row(cells);
     }
-    for col in table.column_iter_mut() {
+    for col in t.column_iter_mut() {
         col.set_cell_alignment(CellAlignment::Right);
     }
-    let width = table
+    let width = t
         .to_string()
         .lines()
         .next()
         .map(|l| l.chars().count())
         .unwrap_or(80);
-    let title = "imgperf | Image Generation Metrics";
-    format!("{:^width$}\n{table}", title, width = width)
+    format!("{:^width$}\n{t}", table::TITLE, width = width)
 }
 
-/// Errors grouped by code and message, one line each.
-pub fn error_lines(summary: &Summary) -> Vec<String> {
-    summary
-        .error_summary
-        .iter()
-        .map(|(e, n)| {
-            let code = e.code.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
-            format!("  {n} × [{code}] {}: {}", e.kind, e.message)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_group_thousands() {
-        assert_eq!(format_number(12617.5833), "12,617.58");
-        assert_eq!(format_number(287.615), "287.62");
-        assert_eq!(format_number(6.666), "6.67");
-        assert_eq!(format_number(1234567.0), "1,234,567.00");
-        assert_eq!(format_number(0.0), "0.00");
-        assert_eq!(format_number(-1500.0), "-1,500.00");
+fn plain_table(header: Vec<String>, rows: Vec<Vec<String>>) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header);
+    for r in rows {
+        t.add_row(r);
     }
+    for col in t.column_iter_mut() {
+        col.set_cell_alignment(CellAlignment::Right);
+    }
+    t
+}
+
+/// Per requested size (only when requests asked for several sizes).
+pub fn size_table(report: &ImageReport) -> Option<String> {
+    if report.per_size.is_empty() {
+        return None;
+    }
+    let header = [
+        "Size",
+        "ok",
+        "errors",
+        "latency avg (ms)",
+        "latency p50 (ms)",
+        "latency p99 (ms)",
+        "TTFB p50 (ms)",
+        "req/s",
+        "img/s",
+        "MP/s",
+    ]
+    .map(String::from)
+    .to_vec();
+    let stat = |s: &Option<imgperf_core::stats::Stats>,
+                f: fn(&imgperf_core::stats::Stats) -> f64| {
+        s.as_ref().map_or("-".to_owned(), |s| format_number(f(s)))
+    };
+    let rows = report
+        .per_size
+        .iter()
+        .map(|s| {
+            vec![
+                s.size.clone(),
+                s.request_count.to_string(),
+                s.error_request_count.to_string(),
+                stat(&s.request_latency, |s| s.avg),
+                stat(&s.request_latency, |s| s.p50),
+                stat(&s.request_latency, |s| s.p99),
+                stat(&s.http_req_waiting, |s| s.p50),
+                format_number(s.request_throughput),
+                format_number(s.image_throughput),
+                format_number(s.megapixel_throughput),
+            ]
+        })
+        .collect();
+    Some(format!("Per requested size\n{}", plain_table(header, rows)))
+}
+
+/// What the image checks saw: images by format and dimensions, then issues
+/// grouped by kind and message.
+pub fn image_lines(report: &ImageReport) -> Vec<String> {
+    let mut out = Vec::new();
+    if !report.shapes.is_empty() {
+        let shapes: Vec<String> = report
+            .shapes
+            .iter()
+            .map(|(f, w, h, n)| format!("{n} × {f} {w}x{h}"))
+            .collect();
+        out.push(format!("Output images: {}", shapes.join(", ")));
+    }
+    if !report.issues.is_empty() {
+        let total: u64 = report.issues.iter().map(|(_, _, n)| n).sum();
+        out.push(format!("Image issues ({total}):"));
+        for (kind, message, n) in &report.issues {
+            out.push(format!("  {n} × {}: {message}", kind.name()));
+        }
+    }
+    out
+}
+
+/// The one-time note when `--streaming` got plain JSON back.
+pub fn stream_note(report: &ImageReport) -> Option<String> {
+    (report.stream_ignored > 0).then(|| {
+        format!(
+            "Note: --streaming asked for a stream, but the server answered {} of {} requests with plain JSON \
+             (it ignores \"stream\", as SGLang does): no partial-image metrics for those.",
+            report.stream_ignored, report.stream_requested
+        )
+    })
+}
+
+/// The sweep's table: one row per point.
+pub fn sweep_table(header: Vec<String>, rows: Vec<Vec<String>>) -> String {
+    format!(
+        "imgperf | Sweep: throughput vs latency\n{}",
+        plain_table(header, rows)
+    )
 }

@@ -1,6 +1,7 @@
 //! The reqwest implementation of core's `Transport`: one shared connection
-//! pool, a per-request timeout covering the whole exchange, and a body size
-//! cap enforced while streaming (a huge body is an error, never an OOM).
+//! pool, a per-request timeout covering the whole exchange, a body size
+//! cap enforced while streaming (a huge body is an error, never an OOM), and
+//! the arrival time of every body chunk (what dates streamed SSE events).
 
 use crate::runtime::TokioRuntime;
 use bytes::BytesMut;
@@ -107,6 +108,7 @@ impl Transport for ReqwestTransport {
                     ));
                 }
                 let mut body = BytesMut::with_capacity(expected);
+                let mut chunks = Vec::new();
                 while let Some(chunk) = resp
                     .chunk()
                     .await
@@ -122,17 +124,19 @@ impl Transport for ReqwestTransport {
                         ));
                     }
                     body.extend_from_slice(&chunk);
+                    chunks.push((this.clock.now_ns(), body.len()));
                 }
-                Ok((resp.status().as_u16(), headers, body.freeze()))
+                Ok((resp.status().as_u16(), headers, body.freeze(), chunks))
             };
             let result = tokio::time::timeout(this.timeout, exchange).await;
             timing.end_ns = this.clock.now_ns();
             match result {
-                Ok(Ok((status, headers, body))) => Ok(HttpResponse {
+                Ok(Ok((status, headers, body, chunks))) => Ok(HttpResponse {
                     status,
                     headers,
                     body,
                     timing,
+                    chunks,
                 }),
                 Ok(Err((kind, message))) => Err(TransportFailure {
                     kind,

@@ -72,6 +72,14 @@ const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
 const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
+/// Decodes a piece of base64 without whitespace, padding optional, in the
+/// standard alphabet or else the URL-safe one.
+pub(crate) fn decode_part(part: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+    STANDARD_LENIENT
+        .decode(part)
+        .or_else(|e| URL_SAFE_LENIENT.decode(part).map_err(|_| e))
+}
+
 /// Decodes base64 leniently: standard or URL-safe alphabet, padding optional,
 /// ASCII whitespace ignored, an optional `data:<mime>;base64,` prefix dropped.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
