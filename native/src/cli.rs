@@ -22,7 +22,7 @@ pub enum Command {
     /// Run a benchmark (AIPerf-compatible flags).
     Profile(Box<ProfileArgs>),
     /// Run the embedded mock image server.
-    ServeMock(MockArgs),
+    ServeMock(Box<MockArgs>),
     /// Save the images of a raw export (`--export-level raw`) as files.
     Extract(ExtractArgs),
 }

@@ -22,7 +22,7 @@ pub async fn run(cli: Cli, argv: &[String]) -> anyhow::Result<i32> {
             Ok(if report.was_cancelled { 130 } else { 0 })
         }
         Command::ServeMock(args) => {
-            mock::serve_forever(args).await?;
+            mock::serve_forever(*args).await?;
             Ok(0)
         }
         Command::Extract(args) => {

@@ -115,13 +115,15 @@ pub(crate) async fn run_one(
         let mock_args = MockArgs {
             port: 0,
             latency_ms: args.mock_latency_ms,
+            // Every request served at once: the latency asked for is the latency measured.
+            slots: 0,
             ..MockArgs::default()
         };
         let server = MockServer::start(&mock_args)
             .await
             .context("cannot start the embedded mock server")?;
         eprintln!(
-            "imgperf: target is the EMBEDDED MOCK image server at {} (simulated images, {} ms latency; not a real model)",
+            "imgperf: target is the EMBEDDED MOCK image server at {} (simulated images, {} ms per request, no queueing; not a real model)",
             server.base_url(),
             args.mock_latency_ms
         );

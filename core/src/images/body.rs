@@ -22,7 +22,15 @@ pub struct ResponseImage {
 struct Body<'a> {
     #[serde(borrow, default)]
     data: Option<Vec<Item<'a>>>,
+    /// A streamed event (`image_generation.completed`) carries its image at the top level.
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    b64_json: Option<Cow<'a, str>>,
 }
+
+/// SSE event type whose top-level `b64_json` is a final image.
+const COMPLETED_EVENT: &str = "image_generation.completed";
 
 #[derive(Deserialize)]
 struct Item<'a> {
@@ -30,7 +38,8 @@ struct Item<'a> {
     b64_json: Option<Cow<'a, str>>,
 }
 
-/// Finds and decodes every `data[j].b64_json` image in a response body.
+/// Finds and decodes every `data[j].b64_json` image in a response body, or
+/// the final image of a streamed `image_generation.completed` event (index 0).
 ///
 /// Items without `b64_json` (e.g. `url` items) are skipped; each returned
 /// image keeps its position `j` in `data`. A `b64_json` that is not valid
@@ -49,9 +58,15 @@ pub fn b64_images_in_body(
             ImageError::NotJson(e.to_string())
         }
     })?;
-    let data = body
-        .data
-        .ok_or_else(|| ImageError::NoData("missing `data`".to_string()))?;
+    let data = match body.data {
+        Some(data) => data,
+        None if body.kind.as_deref() == Some(COMPLETED_EVENT) && body.b64_json.is_some() => {
+            vec![Item {
+                b64_json: body.b64_json,
+            }]
+        }
+        None => return Err(ImageError::NoData("missing `data`".to_string())),
+    };
     Ok(data
         .into_iter()
         .enumerate()

@@ -258,3 +258,22 @@ fn decodes_base64_leniently() {
     assert!(decode_base64("").is_err());
     assert!(decode_base64("a").is_err());
 }
+
+#[test]
+fn streamed_completed_event_holds_the_final_image() {
+    let done = r#"{"type":"image_generation.completed","b64_json":"aGVsbG8=","usage":{}}"#;
+    let images = b64_images_in_body(done).unwrap();
+    assert_eq!(
+        images,
+        vec![Ok(ResponseImage {
+            index: 0,
+            bytes: b"hello".to_vec()
+        })]
+    );
+    // A partial image is not a final one.
+    let partial = r#"{"type":"image_generation.partial_image","b64_json":"aGVsbG8=","partial_image_index":0}"#;
+    assert!(matches!(
+        b64_images_in_body(partial),
+        Err(ImageError::NoData(_))
+    ));
+}
