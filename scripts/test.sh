@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The project's one test command (README: "Run every test"). Installs what a
-# fresh machine lacks, then runs every test. Safe to re-run.
+# fresh machine lacks (scripts/setup-web.sh: trunk, wasm-bindgen-cli,
+# Chromium, npm packages), then runs every test: native and core, the web
+# app's wasm-bindgen tests in headless Chromium, and its browser end-to-end
+# tests. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +14,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 cargo --version
+bash scripts/setup-web.sh
+# binaryen's wasm-opt (Debian's is too old for trunk's output).
+export PATH="$PWD/web/e2e/node_modules/.bin:$PATH"
 
 log "core builds for wasm32-unknown-unknown"
 cargo build --locked -p imgperf-core --target wasm32-unknown-unknown
@@ -20,3 +26,43 @@ cargo test --locked --workspace
 
 log "formatting"
 cargo fmt --all -- --check
+
+log "web: release build (trunk, offline)"
+cargo build --locked -p imgperf
+trunk build --release
+wasm=$(ls dist/*_bg.wasm)
+gz=$(gzip -9 -c "$wasm" | wc -c)
+echo "web: $wasm is $(wc -c <"$wasm") bytes, $gz bytes gzipped (limit 1,500,000)"
+if [ "$gz" -gt 1500000 ]; then
+  echo "web: gzipped wasm over 1.5 MB" >&2
+  exit 1
+fi
+
+# Mock servers for the browser tests, on free ports; stopped on exit.
+logs=$(mktemp -d)
+target/debug/imgperf serve-mock --port 0 --latency-ms 10 --slots 0 --cors >"$logs/cors.log" 2>&1 &
+cors_pid=$!
+target/debug/imgperf serve-mock --port 0 --latency-ms 10 --slots 0 >"$logs/no-cors.log" 2>&1 &
+no_cors_pid=$!
+trap 'kill $cors_pid $no_cors_pid 2>/dev/null || true' EXIT
+mock_url() { # the URL a serve-mock printed in its log
+  for _ in $(seq 100); do
+    if grep -qo 'http://127\.0\.0\.1:[0-9]*' "$1"; then
+      grep -o 'http://127\.0\.0\.1:[0-9]*' "$1" | head -1
+      return
+    fi
+    sleep 0.1
+  done
+  echo "serve-mock did not start: $(cat "$1")" >&2
+  return 1
+}
+IMGPERF_TEST_MOCK_URL=$(mock_url "$logs/cors.log")
+IMGPERF_TEST_NO_CORS_URL=$(mock_url "$logs/no-cors.log")
+export IMGPERF_TEST_MOCK_URL IMGPERF_TEST_NO_CORS_URL
+echo "mocks: $IMGPERF_TEST_MOCK_URL (CORS), $IMGPERF_TEST_NO_CORS_URL (no CORS)"
+
+log "web: wasm-bindgen tests in headless Chromium"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked -p imgperf-web --target wasm32-unknown-unknown --test web
+
+log "web: browser end-to-end tests (screenshots in web/e2e/artifacts/)"
+(cd web/e2e && IMGPERF_BIN="$PWD/../../target/debug/imgperf" node --test --test-concurrency=1 tests/)

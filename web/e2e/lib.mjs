@@ -1,0 +1,124 @@
+// Helpers of the browser end-to-end tests: a static server for dist/, the
+// imgperf mock server, headless Debian Chromium through playwright-core,
+// screenshots under web/e2e/artifacts/ (gitignored), and the CLI's own
+// console table parsed back into rows.
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { createServer as netServer } from 'node:net';
+import { mkdirSync, readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { join, extname, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, '..', '..');
+export const DIST = process.env.IMGPERF_DIST || join(ROOT, 'dist');
+export const IMGPERF = process.env.IMGPERF_BIN || join(ROOT, 'target', 'release', 'imgperf');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const ARTIFACTS = join(here, 'artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.json': 'application/json',
+};
+
+/** Serve `dir` as a plain static host would, on 127.0.0.1. */
+export async function serveStatic(dir = DIST) {
+  if (!existsSync(join(dir, 'index.html'))) throw new Error(`${dir}/index.html missing: run trunk build --release first`);
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let file = resolve(dir, '.' + path);
+    if (!file.startsWith(resolve(dir))) { res.writeHead(403); return res.end(); }
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) { res.writeHead(404); return res.end('not found'); }
+    res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() };
+}
+
+async function freePort() {
+  const s = netServer();
+  await new Promise((ok) => s.listen(0, '127.0.0.1', ok));
+  const port = s.address().port;
+  await new Promise((ok) => s.close(ok));
+  return port;
+}
+
+/** Start `imgperf serve-mock` (fixed latency, no queueing) and wait for /health. */
+export async function startMock({ cors = true, latencyMs = 30 } = {}) {
+  const port = await freePort();
+  const args = ['serve-mock', '--port', String(port), '--latency-ms', String(latencyMs), '--slots', '0'];
+  if (cors) args.push('--cors');
+  const child = spawn(IMGPERF, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${url}/health`)).ok) return { url, stop: () => child.kill('SIGINT'), log: () => log }; } catch {}
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  child.kill();
+  throw new Error(`serve-mock did not start: ${log}`);
+}
+
+/** Headless Debian Chromium, as root (playwright gives it a fresh profile). */
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage'],
+  });
+}
+
+/** A page that fails the test on uncaught errors; console lines are kept. */
+export async function openPage(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(url);
+  await page.waitForSelector('header h1');
+  return { page, errors };
+}
+
+export async function screenshot(page, name) {
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Run the CLI, returning stdout. */
+export function imgperf(args, opts = {}) {
+  return execFileSync(IMGPERF, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+
+/** The run directory `imgperf profile` wrote under `artifactDir`. */
+export function runDir(artifactDir) {
+  const dirs = readdirSync(artifactDir).filter((d) => statSync(join(artifactDir, d)).isDirectory());
+  if (dirs.length !== 1) throw new Error(`expected one run directory in ${artifactDir}: ${dirs}`);
+  return join(artifactDir, dirs[0]);
+}
+
+/** Rows of the CLI's console table: label → [avg, min, max, p99, p90, p50, std] as printed. */
+export function parseConsoleTable(stdout) {
+  const rows = new Map();
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('│')) continue;
+    const cells = line.slice(1, -1).split('┆').map((c) => c.trim());
+    if (cells[0] === 'Metric') continue;
+    rows.set(cells[0], cells.slice(1));
+  }
+  return rows;
+}
+
+/** Rows of a metrics table in the page: label → cells, same shape. */
+export async function pageTable(page, scope = '') {
+  return new Map(await page.$$eval(`${scope} table.metrics:not(.compare) tbody tr`, (trs) =>
+    trs.map((tr) => [tr.querySelector('th').textContent.trim(),
+      [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())])));
+}

@@ -1,0 +1,123 @@
+//! The image gallery: a page of cards (image, prompt, latency, size,
+//! format). Images of a run in this page are object URLs already; images of
+//! an opened raw export are read again from their line of the file only
+//! when their card is shown, and released when it goes away, so a gallery
+//! of thousands of images holds one page of them.
+
+use crate::app::platform::dom::{bytes_url, revoke_url};
+use crate::app::platform::files::{kept_file, read_range};
+use crate::model::{body_images, GalleryImage, ImageSource};
+use imgperf_core::import::parse_line;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// Cards per page.
+pub const PAGE: usize = 24;
+
+/// Read one image of a raw export line back from the file.
+async fn load_from_file(
+    file: u32,
+    offset: u64,
+    len: u64,
+    index: usize,
+    mime: &str,
+) -> Result<String, String> {
+    let file = kept_file(file).ok_or("the file is no longer open")?;
+    let bytes = read_range(&file, offset, offset + len).await?;
+    let text = String::from_utf8(bytes).map_err(|_| "the line is not UTF-8")?;
+    let line = parse_line(&text).map_err(|e| e.to_string())?;
+    let body = line.responses.last().ok_or("no response in this line")?;
+    let img = body_images(&body.text, true)
+        .into_iter()
+        .find(|i| i.index == index)
+        .and_then(|i| i.bytes)
+        .ok_or("image not found in the response")?;
+    Ok(bytes_url(&img, mime))
+}
+
+#[component]
+fn Card(image: GalleryImage) -> impl IntoView {
+    let src = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<String>);
+    match image.source.clone() {
+        ImageSource::Url(u) => src.set(Some(u)),
+        ImageSource::File {
+            file,
+            offset,
+            len,
+            index,
+        } => {
+            let mime = image.mime();
+            spawn_local(async move {
+                match load_from_file(file, offset, len, index, mime).await {
+                    // The card may be gone by now: then release at once.
+                    Ok(url) => {
+                        if src.try_set(Some(url.clone())).is_some() {
+                            revoke_url(&url);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = failed.try_set(Some(e));
+                    }
+                }
+            });
+            on_cleanup(move || {
+                if let Some(Some(u)) = src.try_get_untracked() {
+                    revoke_url(&u);
+                }
+            });
+        }
+    }
+    let facts = format!(
+        "{:.0} ms · {}×{} · {} · {:.0} KB",
+        image.latency_ms,
+        image.width,
+        image.height,
+        image.format,
+        image.bytes as f64 / 1024.0
+    );
+    let prompt = image.prompt.clone();
+    view! {
+        <figure class="gallery-item">
+            {move || match (src.get(), failed.get()) {
+                (Some(u), _) => view! { <img src=u alt=prompt.clone() loading="lazy"/> }.into_any(),
+                (None, Some(e)) => view! { <div class="img-missing">{e}</div> }.into_any(),
+                (None, None) => view! { <div class="img-loading">"loading…"</div> }.into_any(),
+            }}
+            <figcaption>
+                <p class="prompt" title=image.prompt.clone()>{image.prompt.clone()}</p>
+                <p class="facts">{facts}</p>
+            </figcaption>
+        </figure>
+    }
+}
+
+/// A paged gallery of `images`.
+#[component]
+pub fn Gallery(#[prop(into)] images: Signal<Vec<GalleryImage>>) -> impl IntoView {
+    let page = RwSignal::new(0usize);
+    let count = move || images.with(Vec::len);
+    let pages = move || count().div_ceil(PAGE).max(1);
+    view! {
+        <section class="gallery">
+            <h3>{move || format!("Gallery ({} images)", count())}</h3>
+            <Show when=move || { pages() > 1 }>
+                <div class="pager">
+                    <button on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"‹ previous"</button>
+                    <span>{move || format!("page {} of {}", page.get().min(pages() - 1) + 1, pages())}</span>
+                    <button on:click=move |_| page.update(|p| *p = (*p + 1).min(pages() - 1))>"next ›"</button>
+                </div>
+            </Show>
+            <div class="cards">
+                {move || {
+                    let p = page.get().min(pages() - 1);
+                    images
+                        .with(|all| all.iter().skip(p * PAGE).take(PAGE).cloned().collect::<Vec<_>>())
+                        .into_iter()
+                        .map(|image| view! { <Card image=image/> })
+                        .collect_view()
+                }}
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,9 @@
+//! The browser side of core's platform traits, and the few browser calls the
+//! pages need: the clock and timers ([`runtime`]), fetch ([`fetch`]), reading
+//! files in slices ([`files`]), downloads, object URLs and static assets
+//! ([`dom`]).
+
+pub mod dom;
+pub mod fetch;
+pub mod files;
+pub mod runtime;

@@ -1,0 +1,185 @@
+//! Opening one file: tell a summary JSON from a JSONL export by its first
+//! line, then read JSONL line by line ([`FileLines`]): each line becomes a
+//! record for the summary and the plots, and each image of a raw export a
+//! gallery entry that remembers where its line is (the image itself is not
+//! kept). Progress is reported as bytes read; the loop yields to the page
+//! between lines.
+
+use crate::app::platform::dom::gpt2;
+use crate::app::platform::files::{keep_file, read_range, FileLines, CHUNK};
+use crate::app::platform::runtime::sleep_ms;
+use crate::model::{body_images, GalleryImage, ImageSource, RunBuilder, RunView};
+use imgperf_core::export::format_wall_time;
+use imgperf_core::import::{parse_line, parse_summary, LineKind};
+use imgperf_core::tokenizer::Tokenizer;
+use std::rc::Rc;
+
+/// Largest summary JSON read whole.
+const MAX_SUMMARY: u64 = 64 << 20;
+
+/// A label from a summary's `input_config`: model, load and start time.
+pub fn config_label(config: &serde_json::Value, start: Option<&str>) -> Option<String> {
+    let model = config["endpoint"]["model_names"][0].as_str()?;
+    let load = &config["loadgen"];
+    let mut parts = vec![model.to_owned()];
+    if let Some(c) = load["concurrency"].as_u64() {
+        parts.push(format!("concurrency {c}"));
+    }
+    if let Some(r) = load["request_rate"].as_f64() {
+        parts.push(format!("rate {r}/s"));
+    }
+    if let Some(s) = start {
+        parts.push(s.replace('T', " ").chars().take(19).collect());
+    }
+    Some(parts.join(" · "))
+}
+
+/// Whether the first line of the file looks like an export line.
+fn is_jsonl(head: &[u8]) -> bool {
+    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(first);
+    text.trim_start().starts_with('{') && text.contains("\"metadata\"")
+}
+
+/// Read `file` into a run view with id `id`; `progress` gets the share read (0..=1).
+pub async fn load_file(
+    file: &web_sys::File,
+    id: u32,
+    progress: impl Fn(f64),
+) -> Result<RunView, String> {
+    let name = file.name();
+    let size = file.size() as u64;
+    let head = read_range(file, 0, size.min(64 << 10)).await?;
+    if is_jsonl(&head) {
+        return load_jsonl(file, id, name, progress).await;
+    }
+    if size > MAX_SUMMARY {
+        return Err(format!("{name}: not an export (no \"metadata\" in its first line) and too large for a summary JSON"));
+    }
+    let bytes = read_range(file, 0, size).await?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{name}: neither JSONL export lines nor a summary JSON ({e})"))?;
+    let s = parse_summary(&json).map_err(|e| format!("{name}: {e}"))?;
+    progress(1.0);
+    let label =
+        config_label(&s.input_config, s.start_time.as_deref()).unwrap_or_else(|| name.clone());
+    let mut notes = Vec::new();
+    if s.was_cancelled {
+        notes.push("The run was stopped early (was_cancelled).".to_owned());
+    }
+    Ok(RunView {
+        id,
+        label,
+        files: vec![name],
+        start_key: s.start_time,
+        summary: Some(s.summary),
+        summary_from: "summary JSON".into(),
+        points: Vec::new(),
+        images: Vec::new(),
+        config: Some(s.input_config),
+        notes,
+    })
+}
+
+async fn load_jsonl(
+    file: &web_sys::File,
+    id: u32,
+    name: String,
+    progress: impl Fn(f64),
+) -> Result<RunView, String> {
+    let file_id = keep_file(file);
+    let mut lines = FileLines::new(file, CHUNK);
+    let mut run = RunBuilder::new();
+    let mut images = Vec::new();
+    let mut tokenizer: Option<Rc<Tokenizer>> = None;
+    let (mut kind, mut bad, mut counted_isl, mut n) = (None, 0u64, false, 0u64);
+    let mut last_yield = 0u64;
+    while let Some(line) = lines.next_line().await? {
+        n += 1;
+        if line.bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(&line.bytes) else {
+            bad += 1;
+            continue;
+        };
+        let Ok(mut parsed) = parse_line(text) else {
+            bad += 1;
+            continue;
+        };
+        kind.get_or_insert(parsed.kind);
+        if parsed.kind == LineKind::Raw && parsed.record.input_sequence_length.is_none() {
+            if let Some(prompt) = &parsed.prompt {
+                if tokenizer.is_none() {
+                    tokenizer = gpt2().await.ok();
+                }
+                if let Some(t) = &tokenizer {
+                    parsed.record.input_sequence_length = Some(t.count_tokens(prompt) as u64);
+                    counted_isl = true;
+                }
+            }
+        }
+        run.add(&parsed.record);
+        if parsed.kind == LineKind::Raw && parsed.record.is_valid() {
+            if let Some(resp) = parsed.responses.last() {
+                for img in body_images(&resp.text, false) {
+                    images.push(GalleryImage {
+                        source: ImageSource::File {
+                            file: file_id,
+                            offset: line.offset,
+                            len: line.bytes.len() as u64,
+                            index: img.index,
+                        },
+                        prompt: parsed.prompt.clone().unwrap_or_default(),
+                        latency_ms: parsed.record.latency_ms(),
+                        width: img.width,
+                        height: img.height,
+                        format: img.format,
+                        bytes: img.len,
+                    });
+                }
+            }
+        }
+        // Let the page draw: after every large line, or every 2,000 small ones.
+        if line.bytes.len() > 256 << 10 || n - last_yield >= 2000 {
+            last_yield = n;
+            progress(lines.position() as f64 / lines.size().max(1) as f64);
+            sleep_ms(0.0).await;
+        }
+    }
+    progress(1.0);
+    if run.is_empty() {
+        return Err(format!(
+            "{name}: no export lines could be read ({bad} unreadable)"
+        ));
+    }
+    let kind = kind.unwrap_or(LineKind::Records);
+    let mut notes = Vec::new();
+    if bad > 0 {
+        notes.push(format!(
+            "{bad} lines of {name} could not be read and were skipped."
+        ));
+    }
+    if counted_isl {
+        notes.push(
+            "Input sequence length counted with the bundled GPT-2 tokenizer (raw exports do not \
+             record it; open profile_export.jsonl too for the CLI's own counts)."
+                .to_owned(),
+        );
+    }
+    Ok(RunView {
+        id,
+        label: name.clone(),
+        files: vec![name],
+        start_key: run.first_start_ns().map(format_wall_time),
+        summary: Some(run.finish()),
+        summary_from: match kind {
+            LineKind::Records => "records".into(),
+            LineKind::Raw => "raw export".into(),
+        },
+        points: run.points(),
+        images,
+        config: None,
+        notes,
+    })
+}

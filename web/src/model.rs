@@ -1,0 +1,202 @@
+//! What the pages show about one run, whatever it came from (a run in this
+//! page, or CLI exports opened in the viewer): its summary, one point per
+//! request for the plots, and its gallery images. [`RunBuilder`] folds
+//! records into one, the same way for both sources.
+
+use imgperf_core::images::{b64_images_in_body, probe};
+use imgperf_core::metrics::{Summary, SummaryBuilder};
+use imgperf_core::record::{Phase, RequestRecord};
+use serde_json::Value;
+
+/// One profiling request, for the plots.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// Request start, seconds since the run's first start.
+    pub start_s: f64,
+    /// Request end, seconds since the run's first start.
+    pub end_s: f64,
+    /// Request latency in ms.
+    pub latency_ms: f64,
+    /// Succeeded.
+    pub ok: bool,
+}
+
+/// Where a gallery image's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    /// An object URL (images of a run in this page).
+    Url(String),
+    /// Inside a raw export line of an opened file, read again when shown.
+    File {
+        /// Kept file id (`keep_file` of the app's file module).
+        file: u32,
+        /// The line's byte offset and length.
+        offset: u64,
+        /// Length of the line in bytes.
+        len: u64,
+        /// Position of the image in the response's `data` array.
+        index: usize,
+    },
+}
+
+/// One image with what the gallery says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GalleryImage {
+    /// Where to get it.
+    pub source: ImageSource,
+    /// The request's prompt.
+    pub prompt: String,
+    /// The request's latency in ms.
+    pub latency_ms: f64,
+    /// Pixels, from the image header.
+    pub width: u32,
+    /// Pixels, from the image header.
+    pub height: u32,
+    /// `png`, `jpeg` or `webp` (from the magic bytes); `?` when unknown.
+    pub format: String,
+    /// Size of the decoded image in bytes.
+    pub bytes: u64,
+}
+
+impl GalleryImage {
+    /// MIME type for the image's format.
+    pub fn mime(&self) -> &'static str {
+        match self.format.as_str() {
+            "jpeg" => "image/jpeg",
+            "webp" => "image/webp",
+            _ => "image/png",
+        }
+    }
+}
+
+/// A run as the pages show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunView {
+    /// Unique in the page.
+    pub id: u32,
+    /// Name shown (files, or "browser run" and time).
+    pub label: String,
+    /// Files it was read from.
+    pub files: Vec<String>,
+    /// `start_time` as in the summary JSON; files of one run share it.
+    pub start_key: Option<String>,
+    /// The table's numbers.
+    pub summary: Option<Summary>,
+    /// Where the summary came from (`records`, `raw export`, `summary JSON`, `this page`).
+    pub summary_from: String,
+    /// One point per profiling request (empty when only a summary was opened).
+    pub points: Vec<Point>,
+    /// Images (raw exports, runs in this page).
+    pub images: Vec<GalleryImage>,
+    /// `input_config` of the summary JSON, when known.
+    pub config: Option<Value>,
+    /// Things the reader should know (counted ISL with gpt2, lines skipped...).
+    pub notes: Vec<String>,
+}
+
+/// Folds records into a summary and plot points.
+#[derive(Debug, Default)]
+pub struct RunBuilder {
+    /// The statistics.
+    pub summary: SummaryBuilder,
+    spans: Vec<(u64, u64, f64, bool)>,
+}
+
+impl RunBuilder {
+    /// Empty.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Account for one record (warm-up records are ignored).
+    pub fn add(&mut self, rec: &RequestRecord) {
+        if rec.phase == Phase::Warmup {
+            return;
+        }
+        self.summary.add(rec);
+        self.spans.push((
+            rec.request_start_ns,
+            rec.request_end_ns,
+            rec.latency_ms(),
+            rec.is_valid(),
+        ));
+    }
+
+    /// Profiling records added.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Nothing added.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Earliest request start (ns), if any.
+    pub fn first_start_ns(&self) -> Option<u64> {
+        self.spans.iter().map(|s| s.0).min()
+    }
+
+    /// The summary so far.
+    pub fn finish(&self) -> Summary {
+        self.summary.finish()
+    }
+
+    /// Plot points, times relative to the first start.
+    pub fn points(&self) -> Vec<Point> {
+        let t0 = self.first_start_ns().unwrap_or(0);
+        let s = |ns: u64| ns.saturating_sub(t0) as f64 / 1e9;
+        self.spans
+            .iter()
+            .map(|&(a, b, latency_ms, ok)| Point {
+                start_s: s(a),
+                end_s: s(b),
+                latency_ms,
+                ok,
+            })
+            .collect()
+    }
+}
+
+/// One image found in a response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyImage {
+    /// Position in the body's `data` array.
+    pub index: usize,
+    /// Decoded size in bytes.
+    pub len: u64,
+    /// The decoded bytes, when asked for.
+    pub bytes: Option<Vec<u8>>,
+    /// `png`, `jpeg`, `webp`, or `?`.
+    pub format: String,
+    /// Pixels (0 when the header is unreadable).
+    pub width: u32,
+    /// Pixels (0 when the header is unreadable).
+    pub height: u32,
+}
+
+/// The base64 images of a response body; `keep_bytes` keeps the decoded
+/// bytes (to show them now), else only their facts are kept.
+pub fn body_images(text: &str, keep_bytes: bool) -> Vec<BodyImage> {
+    let Ok(items) = b64_images_in_body(text) else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .flatten()
+        .map(|img| {
+            let (format, width, height) = match probe(&img.bytes) {
+                Ok(info) => (info.format.name().to_owned(), info.width, info.height),
+                Err(_) => ("?".to_owned(), 0, 0),
+            };
+            BodyImage {
+                index: img.index,
+                len: img.bytes.len() as u64,
+                bytes: keep_bytes.then_some(img.bytes),
+                format,
+                width,
+                height,
+            }
+        })
+        .collect()
+}
