@@ -273,7 +273,8 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         let spawner = self.rt.clone();
         let start = self.rt.now_ns();
         let issue_end = limits.duration_ns.map(|d| start + d);
-        let grace_end = issue_end.map(|e| e + limits.grace_ns);
+        // Grace ends after the duration, or after a stop request (level 1).
+        let mut grace_end = issue_end.map(|e| e + limits.grace_ns);
         let count = limits.count.unwrap_or(u64::MAX);
         let mut source = match arrivals {
             Arrivals::Closed => Source::Closed,
@@ -369,8 +370,12 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
                 break;
             }
             if !issuing && grace_end.is_some_and(|g| now >= g) {
-                cut_by_grace +=
-                    self.abandon(&mut slots, sink, "in flight when the grace period ended");
+                let message = if seen_stop > 0 {
+                    "in flight when the grace period after the stop request ended"
+                } else {
+                    "in flight when the grace period ended"
+                };
+                cut_by_grace += self.abandon(&mut slots, sink, message);
                 break;
             }
             let mut wake = next_due;
@@ -427,6 +432,8 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
                 Event::Timer => {}
                 Event::Stop(level) => {
                     seen_stop = level;
+                    let stop_grace = self.rt.now_ns() + limits.grace_ns;
+                    grace_end = Some(grace_end.map_or(stop_grace, |g| g.min(stop_grace)));
                     if level >= 2 {
                         self.abandon(
                             &mut slots,
