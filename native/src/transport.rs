@@ -61,6 +61,17 @@ impl Transport for ReqwestTransport {
     ) -> impl Future<Output = Result<HttpResponse, TransportFailure>> + MaybeSend {
         let this = self.clone();
         async move {
+            // Build first (URL parse, headers): the clock starts when the
+            // request is handed to the connection, as the record says.
+            let method = match request.method {
+                Method::Get => reqwest::Method::GET,
+                Method::Post => reqwest::Method::POST,
+            };
+            let mut builder = this.client.request(method, &request.url);
+            for (k, v) in &request.headers {
+                builder = builder.header(k, v);
+            }
+            let built = builder.body(request.body).build();
             let start_ns = this.clock.now_ns();
             let mut timing = Timing {
                 start_ns,
@@ -69,15 +80,8 @@ impl Transport for ReqwestTransport {
             };
             let mut status = None;
             let exchange = async {
-                let method = match request.method {
-                    Method::Get => reqwest::Method::GET,
-                    Method::Post => reqwest::Method::POST,
-                };
-                let mut builder = this.client.request(method, &request.url);
-                for (k, v) in &request.headers {
-                    builder = builder.header(k, v);
-                }
-                let mut resp = builder.body(request.body).send().await.map_err(|e| {
+                let built = built.map_err(|e| (FailureKind::Io, describe(&e)))?;
+                let mut resp = this.client.execute(built).await.map_err(|e| {
                     let kind = if e.is_connect() {
                         FailureKind::Connect
                     } else {

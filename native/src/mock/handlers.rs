@@ -201,7 +201,7 @@ async fn image_request(
         );
         return dialect::reject(d, &r);
     }
-    tokio::time::sleep_until(shared.gate).await;
+    crate::mock::latency::wait_until(shared.gate).await;
     let work = Work {
         width: wanted.width,
         height: wanted.height,

@@ -140,7 +140,7 @@ impl Slots {
     /// it holds the slot to the end, as a GPU would.
     pub(crate) async fn serve(&self, service: Duration) -> Served {
         let served = self.begin(service).await;
-        tokio::time::sleep_until(served.end).await;
+        crate::mock::latency::wait_until(served.end).await;
         served
     }
 
@@ -212,7 +212,7 @@ async fn worker(queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, batching: Batch
                 batch: k,
             });
         }
-        tokio::time::sleep_until(end).await;
+        crate::mock::latency::wait_until(end).await;
     }
 }
 
@@ -264,5 +264,13 @@ mod tests {
         assert!((mean - 3.84).abs() < 0.02, "{mean}");
         assert!((sd / mean - 0.05).abs() < 0.005, "{}", sd / mean);
         assert_eq!(m.service(&w, 17), model(0.05).service(&w, 17));
+    }
+}
+
+/// Sleep until `t`, but not at all when `t` has passed: a zero service time
+/// must not cost a timer tick (tokio's wheel rounds up to the next millisecond).
+pub(crate) async fn wait_until(t: tokio::time::Instant) {
+    if tokio::time::Instant::now() < t {
+        tokio::time::sleep_until(t).await;
     }
 }
