@@ -13,6 +13,7 @@
 //! `responses[]` entry per event, and the summary JSON adds the
 //! [`ImageReport`] ([`add_image_report`]).
 
+mod escape;
 mod images;
 
 pub use images::add_image_report;
@@ -183,17 +184,6 @@ pub fn record_line(rec: &RequestRecord, wall_origin_ns: u64) -> String {
     serde_json::to_string(&line).expect("record line serializes")
 }
 
-#[derive(Serialize)]
-struct RawLine<'a> {
-    metadata: Metadata<'a>,
-    start_perf_ns: u64,
-    payload: &'a Value,
-    request_headers: Entries<'a, String, String>,
-    status: Option<u16>,
-    responses: &'a [RawResponse<'a>],
-    error: Option<&'a ErrorDetails>,
-}
-
 /// One `profile_export_raw.jsonl` line (no trailing newline): metadata, the
 /// request payload and headers, and the response body as a string.
 ///
@@ -219,19 +209,53 @@ pub fn raw_line_responses(
     request_headers: &[(String, String)],
     responses: &[RawResponse],
 ) -> String {
-    let line = RawLine {
-        metadata: Metadata::new(rec, wall_origin_ns),
-        start_perf_ns: rec.request_start_ns,
-        payload,
-        request_headers: Entries(request_headers),
-        status: rec.status,
-        responses,
-        error: rec.error.as_ref(),
-    };
-    let body_len: usize = responses.iter().map(|r| r.text.len() + 64).sum();
+    // Assembled field by field (AIPerf's order) so that each multi-MB body
+    // goes through the fast escaper once instead of serde's byte-by-byte one.
+    let body_len: usize = responses.iter().map(|r| r.text.len() + 96).sum();
     let mut buf = Vec::with_capacity(body_len + body_len / 16 + 2048);
-    serde_json::to_writer(&mut buf, &line).expect("raw line serializes");
-    String::from_utf8(buf).expect("serde_json writes UTF-8")
+    let field = |buf: &mut Vec<u8>, name: &str, value: &dyn erased::Json| {
+        buf.extend_from_slice(name.as_bytes());
+        value.write(buf);
+    };
+    field(
+        &mut buf,
+        "{\"metadata\":",
+        &Metadata::new(rec, wall_origin_ns),
+    );
+    field(&mut buf, ",\"start_perf_ns\":", &rec.request_start_ns);
+    field(&mut buf, ",\"payload\":", payload);
+    field(&mut buf, ",\"request_headers\":", &Entries(request_headers));
+    field(&mut buf, ",\"status\":", &rec.status);
+    buf.extend_from_slice(b",\"responses\":[");
+    for (i, r) in responses.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        field(&mut buf, "{\"perf_ns\":", &r.perf_ns);
+        buf.extend_from_slice(b",\"text\":");
+        escape::push_json_string(&mut buf, r.text);
+        field(&mut buf, ",\"content_type\":", &r.content_type);
+        buf.push(b'}');
+    }
+    field(&mut buf, "],\"error\":", &rec.error.as_ref());
+    buf.push(b'}');
+    String::from_utf8(buf).expect("JSON written from UTF-8 parts")
+}
+
+/// Serialising one field value into the line's buffer.
+mod erased {
+    use serde::Serialize;
+
+    /// Any serialisable value, behind `dyn`.
+    pub(super) trait Json {
+        fn write(&self, buf: &mut Vec<u8>);
+    }
+
+    impl<T: Serialize + ?Sized> Json for T {
+        fn write(&self, buf: &mut Vec<u8>) {
+            serde_json::to_writer(buf, self).expect("export values serialise");
+        }
+    }
 }
 
 /// `{"unit", "avg", "min", ..., "std"}` of a distribution.

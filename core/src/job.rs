@@ -91,7 +91,10 @@ pub(crate) fn finish(
         match body {
             None => export::raw_line(&rec, wall_origin_ns, payload, &headers, None),
             Some(RawBody::Whole(b, content_type)) => {
-                let text = String::from_utf8_lossy(b);
+                // `from_utf8` has a fast ASCII path; the lossy walk only for bad bytes.
+                let text = std::str::from_utf8(b)
+                    .map(std::borrow::Cow::Borrowed)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(b));
                 let response = RawResponse {
                     perf_ns: rec.request_end_ns,
                     text: &text,
