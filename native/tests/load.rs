@@ -13,11 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// These tests measure timing: run them one at a time, not beside each other.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
@@ -78,7 +74,7 @@ fn summary(run: &std::path::Path) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duration_and_grace_record_cut_requests_as_cancelled() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let (url, arrivals) = server(1500).await;
     let dir = workdir();
     let args = tutorial_args(
@@ -116,7 +112,7 @@ async fn duration_and_grace_record_cut_requests_as_cancelled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_are_recorded() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let (url, _) = server(2000).await;
     let dir = workdir();
     let out = imgperf_async(
@@ -138,7 +134,7 @@ async fn timeouts_are_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancellation_rate_cancels_its_share() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let (url, _) = server(30).await;
     let dir = workdir();
     let args = tutorial_args(
@@ -172,7 +168,7 @@ async fn cancellation_rate_cancels_its_share() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixed_schedule_sends_at_trace_offsets() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let (url, arrivals) = server(5).await;
     let dir = workdir();
     let offsets = [0u64, 50, 120, 300, 310, 600];

@@ -216,6 +216,14 @@ async fn worker(queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, batching: Batch
     }
 }
 
+/// Sleep until `t`, but not at all when `t` has passed: a zero service time
+/// must not cost a timer tick (tokio's wheel rounds up to the next millisecond).
+pub(crate) async fn wait_until(t: tokio::time::Instant) {
+    if tokio::time::Instant::now() < t {
+        tokio::time::sleep_until(t).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,13 +272,5 @@ mod tests {
         assert!((mean - 3.84).abs() < 0.02, "{mean}");
         assert!((sd / mean - 0.05).abs() < 0.005, "{}", sd / mean);
         assert_eq!(m.service(&w, 17), model(0.05).service(&w, 17));
-    }
-}
-
-/// Sleep until `t`, but not at all when `t` has passed: a zero service time
-/// must not cost a timer tick (tokio's wheel rounds up to the next millisecond).
-pub(crate) async fn wait_until(t: tokio::time::Instant) {
-    if tokio::time::Instant::now() < t {
-        tokio::time::sleep_until(t).await;
     }
 }
