@@ -325,6 +325,7 @@ pub fn parse_summary(json: &Value) -> Result<ImportedSummary, ImportError> {
     for def in metrics::DISTRIBUTION_METRICS
         .iter()
         .chain(metrics::SCALAR_METRICS.iter())
+        .chain(metrics::GOODPUT_METRICS.iter())
     {
         let Some(v) = obj.get(def.tag) else { continue };
         if let Some(s) = stats(v) {

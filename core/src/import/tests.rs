@@ -119,3 +119,22 @@ fn summary_json_round_trip() {
     assert!(parse_summary(&json!({"x": 1})).is_err());
     assert!(parse_summary(&json!([1])).is_err());
 }
+
+#[test]
+fn goodput_metrics_come_back_from_a_summary() {
+    let goodput = crate::goodput::Goodput::parse("request_latency:12500").unwrap();
+    let mut b = SummaryBuilder::with_goodput(goodput);
+    tutorial().iter().for_each(|r| b.add(r));
+    let s = b.finish();
+    let info = RunInfo {
+        cli_command: "imgperf profile".into(),
+        input_config: json!({}),
+        was_cancelled: false,
+        wall_origin_ns: ORIGIN,
+    };
+    let got = parse_summary(&summary_json(&s, &info)).unwrap();
+    for tag in ["good_request_count", "goodput", "slo_attainment"] {
+        assert_eq!(got.summary.get(tag), s.get(tag), "{tag}");
+        assert!(got.summary.get(tag).is_some(), "{tag}");
+    }
+}
