@@ -34,11 +34,11 @@ pub struct Inspection<'a> {
     pub server: ServerFigures,
 }
 
-/// A body with object items (the usual case, one pass).
+/// A response body whose `data` items are `I`.
 #[derive(Deserialize)]
-struct Body<'a> {
-    #[serde(borrow, default)]
-    data: Option<Vec<RawItem<'a>>>,
+struct BodyOf<'a, I> {
+    #[serde(default = "Option::default")]
+    data: Option<Vec<I>>,
     #[serde(borrow, default)]
     error: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -51,22 +51,11 @@ struct Body<'a> {
     peak_memory_mb: Option<&'a RawValue>,
 }
 
+/// A body with object items (the usual case, one pass).
+type Body<'a> = BodyOf<'a, RawItem<'a>>;
+
 /// Any `data` array (items that are not objects count, as missing images).
-#[derive(Deserialize)]
-struct LooseBody<'a> {
-    #[serde(borrow, default)]
-    data: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    detail: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    usage: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    inference_time_s: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    peak_memory_mb: Option<&'a RawValue>,
-}
+type LooseBody<'a> = BodyOf<'a, &'a RawValue>;
 
 /// A parsed body, whichever way it parsed.
 struct Parsed<'a> {
@@ -266,6 +255,16 @@ mod tests {
 
     fn err(status: u16, body: &str) -> ErrorDetails {
         analyze(status, body.as_bytes()).error.expect("an error")
+    }
+
+    #[test]
+    fn non_object_items_count_as_missing_images_not_as_garbage() {
+        let i = inspect(200, br#"{"created":1,"data":[7,{"b64_json":"iVBOR"}]}"#);
+        assert_eq!(i.verdict.image_count, 2, "{:?}", i.verdict);
+        assert_eq!(
+            i.verdict.error, None,
+            "a missing image is an image issue, not a garbage body"
+        );
     }
 
     #[test]
