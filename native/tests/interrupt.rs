@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use imgperf::mock::{MockArgs, MockServer};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,19 +19,9 @@ async fn sigint_keeps_every_finished_record() {
     let url = server.base_url();
     let dir = workdir();
     let args = tutorial_args(&url, &["--request-count", "1000", "--concurrency", "2"]);
-    let child = Command::new(bin())
-        .args(&args)
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_imgperf(dir.path(), &args);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigint(child.id());
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .unwrap()

@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use common::*;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 async fn serve(app: Router) -> String {
@@ -122,21 +121,11 @@ async fn interrupted(
             grace,
         ],
     );
-    let child = Command::new(bin())
-        .args(&args)
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_imgperf(dir.path(), &args);
     tokio::time::sleep(Duration::from_millis(800)).await;
     let sent = Instant::now();
     for _ in 0..signals {
-        assert!(Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success());
+        sigint(child.id());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())

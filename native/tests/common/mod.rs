@@ -37,6 +37,28 @@ pub fn imgperf(cwd: &Path, args: &[&str]) -> Output {
         .expect("run imgperf")
 }
 
+/// Start the binary in `cwd` with piped output, without waiting for it.
+pub fn spawn_imgperf(cwd: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("IMGPERF_API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start imgperf")
+}
+
+/// Send SIGINT (Ctrl-C) to a process.
+pub fn sigint(pid: u32) {
+    let ok = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -INT {pid} failed");
+}
+
 /// Run the binary off the async runtime.
 pub async fn imgperf_async(cwd: &Path, args: &[&str]) -> Output {
     let cwd = cwd.to_path_buf();
