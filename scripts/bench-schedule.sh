@@ -2,7 +2,8 @@
 # Schedule fidelity benchmark (issue 3). Not part of CI's pass/fail.
 # Starts `imgperf serve-mock` on 127.0.0.1, runs imgperf open-loop against it
 # and prints the achieved send rate against the rate the schedule drew (a
-# finite Poisson sample's own rate differs from the target by ~1/sqrt(n))
+# count-bounded Poisson schedule is conditioned on its count, so it draws
+# exactly the target rate) and against the target
 # and against the target, and schedule lag (send - scheduled) percentiles:
 #   1. Poisson 50 req/s, 1,000 requests, mock latency 100 ms
 #   2. constant 500 req/s, 5,000 requests, mock latency 0

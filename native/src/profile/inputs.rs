@@ -110,7 +110,14 @@ pub(crate) fn arrivals(
         return Ok(Arrivals::Fixed(rows));
     }
     match &v.rate {
-        Some(spec) => Ok(Arrivals::Open(Box::new(Schedule::new(spec, seed)?))),
+        Some(spec) => {
+            let schedule = Schedule::new(spec, seed)?;
+            let schedule = match v.request_count {
+                Some(n) => schedule.conditioned_on_count(n),
+                None => schedule,
+            };
+            Ok(Arrivals::Open(Box::new(schedule)))
+        }
         None => Ok(Arrivals::Closed),
     }
 }
