@@ -15,8 +15,10 @@
 
 mod escape;
 mod images;
+mod raw;
 
 pub use images::add_image_report;
+pub use raw::{raw_line, raw_line_responses, RawLine, RawResponse, RawText};
 
 use serde::Serialize;
 use serde::Serializer;
@@ -29,17 +31,6 @@ use crate::metrics::ImageReport;
 use crate::metrics::{record_metrics, MetricDef, MetricValue, Summary};
 use crate::record::{ErrorDetails, Phase, RequestRecord};
 use crate::stats::Stats;
-
-/// One response (or SSE event) of a raw export line.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct RawResponse<'a> {
-    /// Monotonic ns when it was received.
-    pub perf_ns: u64,
-    /// The body (or event data) as text.
-    pub text: &'a str,
-    /// `Content-Type` of the response, if known.
-    pub content_type: Option<&'a str>,
-}
 
 /// Run-level facts the summary JSON needs beyond the [`Summary`].
 #[derive(Debug, Clone, PartialEq)]
@@ -182,64 +173,6 @@ pub fn record_line(rec: &RequestRecord, wall_origin_ns: u64) -> String {
         images: images::ImagesEntry::of(rec),
     };
     serde_json::to_string(&line).expect("record line serializes")
-}
-
-/// One `profile_export_raw.jsonl` line (no trailing newline): metadata, the
-/// request payload and headers, and the response body as a string.
-///
-/// Serialized straight from borrows into a buffer sized for the body, so a
-/// multi-MB base64 body is copied once.
-pub fn raw_line(
-    rec: &RequestRecord,
-    wall_origin_ns: u64,
-    payload: &Value,
-    request_headers: &[(String, String)],
-    response: Option<&RawResponse>,
-) -> String {
-    let responses = response.map_or(&[][..], std::slice::from_ref);
-    raw_line_responses(rec, wall_origin_ns, payload, request_headers, responses)
-}
-
-/// A raw line with several responses: one per event of a streamed (SSE)
-/// response, as AIPerf writes them.
-pub fn raw_line_responses(
-    rec: &RequestRecord,
-    wall_origin_ns: u64,
-    payload: &Value,
-    request_headers: &[(String, String)],
-    responses: &[RawResponse],
-) -> String {
-    // Assembled field by field (AIPerf's order) so that each multi-MB body
-    // goes through the fast escaper once instead of serde's byte-by-byte one.
-    let body_len: usize = responses.iter().map(|r| r.text.len() + 96).sum();
-    let mut buf = Vec::with_capacity(body_len + body_len / 16 + 2048);
-    let field = |buf: &mut Vec<u8>, name: &str, value: &dyn erased::Json| {
-        buf.extend_from_slice(name.as_bytes());
-        value.write(buf);
-    };
-    field(
-        &mut buf,
-        "{\"metadata\":",
-        &Metadata::new(rec, wall_origin_ns),
-    );
-    field(&mut buf, ",\"start_perf_ns\":", &rec.request_start_ns);
-    field(&mut buf, ",\"payload\":", payload);
-    field(&mut buf, ",\"request_headers\":", &Entries(request_headers));
-    field(&mut buf, ",\"status\":", &rec.status);
-    buf.extend_from_slice(b",\"responses\":[");
-    for (i, r) in responses.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        field(&mut buf, "{\"perf_ns\":", &r.perf_ns);
-        buf.extend_from_slice(b",\"text\":");
-        escape::push_json_string(&mut buf, r.text);
-        field(&mut buf, ",\"content_type\":", &r.content_type);
-        buf.push(b'}');
-    }
-    field(&mut buf, "],\"error\":", &rec.error.as_ref());
-    buf.push(b'}');
-    String::from_utf8(buf).expect("JSON written from UTF-8 parts")
 }
 
 /// Serialising one field value into the line's buffer.

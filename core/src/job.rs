@@ -4,12 +4,13 @@
 //! fetched here too), and serialise its export lines, all off the scheduler,
 //! so multi-MB bodies are handled on whichever worker runs the task.
 
-use crate::export::{self, RawResponse};
+use crate::export::{self, RawLine, RawResponse, RawText};
 use crate::measure::{self, fetch, Expect, ValidateImages};
 use crate::platform::Runtime;
 use crate::record::{ErrorDetails, Phase, RequestRecord};
 use crate::request::redact_headers;
 use crate::transport::{FailureKind, HttpRequest, Timing, Transport, TransportFailure};
+use bytes::Bytes;
 use futures_util::future::{select, Either};
 use std::borrow::Cow;
 use std::pin::pin;
@@ -23,7 +24,7 @@ pub struct Completed {
     /// `profile_export.jsonl` line (no newline), if records are exported.
     pub record_line: Option<String>,
     /// `profile_export_raw.jsonl` line (no newline), if raw is exported.
-    pub raw_line: Option<String>,
+    pub raw_line: Option<RawLine>,
 }
 
 /// Which export lines to serialise.
@@ -54,8 +55,8 @@ pub(crate) struct Job {
 /// What the raw export keeps of a response.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum RawBody<'a> {
-    /// A whole body and its content type.
-    Whole(&'a [u8], Option<&'a str>),
+    /// A whole body (shared, not copied) and its content type.
+    Whole(&'a Bytes, Option<&'a str>),
     /// The events of a stream: arrival ns and data.
     Events(&'a [(u64, Cow<'a, str>)]),
 }
@@ -91,27 +92,23 @@ pub(crate) fn finish(
         match body {
             None => export::raw_line(&rec, wall_origin_ns, payload, &headers, None),
             Some(RawBody::Whole(b, content_type)) => {
-                // `from_utf8` has a fast ASCII path; the lossy walk only for bad bytes.
-                let text = std::str::from_utf8(b)
-                    .map(std::borrow::Cow::Borrowed)
-                    .unwrap_or_else(|_| String::from_utf8_lossy(b));
                 let response = RawResponse {
                     perf_ns: rec.request_end_ns,
-                    text: &text,
+                    text: RawText::from_body(b.clone()),
                     content_type,
                 };
-                export::raw_line(&rec, wall_origin_ns, payload, &headers, Some(&response))
+                export::raw_line(&rec, wall_origin_ns, payload, &headers, Some(response))
             }
             Some(RawBody::Events(events)) => {
                 let responses: Vec<RawResponse> = events
                     .iter()
                     .map(|(at, data)| RawResponse {
                         perf_ns: *at,
-                        text: data,
+                        text: RawText::from(data.as_ref()),
                         content_type: Some("text/event-stream"),
                     })
                     .collect();
-                export::raw_line_responses(&rec, wall_origin_ns, payload, &headers, &responses)
+                export::raw_line_responses(&rec, wall_origin_ns, payload, &headers, responses)
             }
         }
     });

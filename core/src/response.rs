@@ -268,6 +268,35 @@ mod tests {
     }
 
     #[test]
+    fn b64_strings_are_read_as_bytes_escapes_and_all() {
+        // `\/` is how some JSON encoders write base64's `/`.
+        let i = inspect(
+            200,
+            br#"{"data":[{"b64_json":"iV\/BOR"},{"url":"http://h/a.png"}]}"#,
+        );
+        assert_eq!(i.items[0], ImageItem::B64("iV/BOR".into()));
+        assert_eq!(i.items[1], ImageItem::Url("http://h/a.png".into()));
+        let plain = inspect(200, br#"{"data":[{"b64_json":"iVBOR"}]}"#);
+        assert!(matches!(
+            &plain.items[0],
+            ImageItem::B64(std::borrow::Cow::Borrowed("iVBOR"))
+        ));
+        // Not a string: that item is missing, the body still counts.
+        let odd = inspect(200, br#"{"data":[{"b64_json":[1,2]},{"b64_json":"QUJD"}]}"#);
+        assert_eq!(
+            odd.verdict,
+            Analysis {
+                error: None,
+                image_count: 2
+            }
+        );
+        assert_eq!(odd.items[0], ImageItem::Missing);
+        // Not UTF-8: not JSON at all.
+        let bad = analyze(200, b"{\"data\":[{\"b64_json\":\"a\xffb\"}]}");
+        assert_eq!(bad.error.unwrap().kind, "InvalidResponse");
+    }
+
+    #[test]
     fn success_counts_images() {
         let a = analyze(
             200,

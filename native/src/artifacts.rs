@@ -134,7 +134,11 @@ impl ArtifactSink {
             return Self::write_line(&mut self.warmup, done.record_line.as_deref());
         }
         Self::write_line(&mut self.records, done.record_line.as_deref())?;
-        Self::write_line(&mut self.raw, done.raw_line.as_deref())
+        if let (Some(w), Some(line)) = (self.raw.as_mut(), &done.raw_line) {
+            line.write_to(w)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
     }
 
     /// Flush every file; the first write error of the run, if any, is returned.

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod console;
 pub mod extract;
+pub mod memory;
 pub mod mock;
 pub mod profile;
 pub mod runtime;

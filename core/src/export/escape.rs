@@ -4,18 +4,20 @@
 //! that JSON requires escaped (`"`, `\`, controls) take the slow path. The
 //! output equals serde_json's.
 
+use std::io::{self, Write};
+
 /// Whether JSON requires `b` escaped inside a string.
 #[inline]
 fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// Append `s` as a JSON string literal (with quotes) to `out`.
-pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
+/// Write the UTF-8 text `b` as a JSON string literal (with quotes) to `w`.
+/// Unescaped runs are written whole, so a large run reaches a `BufWriter`'s
+/// inner writer without being copied into its buffer.
+pub(crate) fn write_json_string<W: Write + ?Sized>(w: &mut W, b: &[u8]) -> io::Result<()> {
     const BLOCK: usize = 32;
-    let b = s.as_bytes();
-    out.reserve(b.len() + 2);
-    out.push(b'"');
+    w.write_all(b"\"")?;
     let (mut i, mut run) = (0, 0);
     while i < b.len() {
         if i + BLOCK <= b.len()
@@ -28,33 +30,33 @@ pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
         }
         let c = b[i];
         if needs_escape(c) {
-            out.extend_from_slice(&b[run..i]);
+            w.write_all(&b[run..i])?;
             match c {
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                0x08 => out.extend_from_slice(b"\\b"),
-                0x0c => out.extend_from_slice(b"\\f"),
+                b'"' => w.write_all(b"\\\"")?,
+                b'\\' => w.write_all(b"\\\\")?,
+                b'\n' => w.write_all(b"\\n")?,
+                b'\r' => w.write_all(b"\\r")?,
+                b'\t' => w.write_all(b"\\t")?,
+                0x08 => w.write_all(b"\\b")?,
+                0x0c => w.write_all(b"\\f")?,
                 _ => {
                     const HEX: &[u8; 16] = b"0123456789abcdef";
-                    out.extend_from_slice(&[
+                    w.write_all(&[
                         b'\\',
                         b'u',
                         b'0',
                         b'0',
                         HEX[(c >> 4) as usize],
                         HEX[(c & 15) as usize],
-                    ]);
+                    ])?;
                 }
             }
             run = i + 1;
         }
         i += 1;
     }
-    out.extend_from_slice(&b[run..]);
-    out.push(b'"');
+    w.write_all(&b[run..])?;
+    w.write_all(b"\"")
 }
 
 #[cfg(test)]
@@ -63,7 +65,7 @@ mod tests {
 
     fn ours(s: &str) -> String {
         let mut v = Vec::new();
-        push_json_string(&mut v, s);
+        write_json_string(&mut v, s.as_bytes()).unwrap();
         String::from_utf8(v).unwrap()
     }
 

@@ -80,10 +80,10 @@ fn raw_line_with_image_body() {
     let content_type = Some("application/json");
     let resp = RawResponse {
         perf_ns: 7_000,
-        text: &body,
+        text: RawText::from(body.as_str()),
         content_type,
     };
-    let v = parse(&raw_line(&r, ORIGIN, &payload, &headers, Some(&resp)));
+    let v = parse(&raw_line(&r, ORIGIN, &payload, &headers, Some(resp)).to_string());
     assert_eq!(v["metadata"]["request_start_ns"], ORIGIN + 2_000);
     assert_eq!(v["start_perf_ns"], 2_000);
     assert_eq!(v["payload"], payload);
@@ -101,7 +101,7 @@ fn raw_line_with_image_body() {
 fn raw_line_without_response() {
     let mut r = rec(2, 0, 1.0, None);
     r.error = Some(err(500, "HTTPError"));
-    let v = parse(&raw_line(&r, 0, &json!({"prompt": "x"}), &[], None));
+    let v = parse(&raw_line(&r, 0, &json!({"prompt": "x"}), &[], None).to_string());
     assert_eq!(v["responses"], json!([]));
     assert_eq!(v["request_headers"], json!({}));
     let e = json!({"code": 500, "type": "HTTPError", "message": "HTTPError happened"});

@@ -2,7 +2,7 @@
 //! same records (and the same table); summary JSON back into the same rows.
 
 use super::*;
-use crate::export::{raw_line, record_line, summary_json, RawResponse, RunInfo};
+use crate::export::{raw_line, record_line, summary_json, RawResponse, RawText, RunInfo};
 use crate::metrics::tests::{err, rec, tutorial};
 use crate::metrics::SummaryBuilder;
 use crate::table;
@@ -54,11 +54,11 @@ fn raw_line_gives_prompt_bytes_and_images() {
         .to_string();
     let resp = RawResponse {
         perf_ns: 7_000,
-        text: &body,
+        text: RawText::from(body.as_str()),
         content_type: Some("application/json"),
     };
     let payload = json!({"prompt": "a \"cat\"\nin snow", "model": "m"});
-    let line = raw_line(&r, ORIGIN, &payload, &[], Some(&resp));
+    let line = raw_line(&r, ORIGIN, &payload, &[], Some(resp)).to_string();
     let got = parse_line(&line).unwrap();
     assert_eq!(got.kind, LineKind::Raw);
     assert_eq!(got.prompt.as_deref(), Some("a \"cat\"\nin snow"));

@@ -306,8 +306,8 @@ pub struct WebSink {
 }
 
 impl WebSink {
-    fn gallery(&self, done: &Completed) {
-        let (Some(raw), true) = (&done.raw_line, done.record.is_valid()) else {
+    fn gallery(&self, done: &Completed, raw: Option<&str>) {
+        let (Some(raw), true) = (raw, done.record.is_valid()) else {
             return;
         };
         if self.live.images.with_untracked(Vec::len) >= MAX_IMAGES {
@@ -353,10 +353,11 @@ impl RecordSink for WebSink {
         if let Some(l) = &done.record_line {
             self.records.push(l);
         }
-        if let Some(l) = &done.raw_line {
+        let raw = done.raw_line.as_ref().map(ToString::to_string);
+        if let Some(l) = &raw {
             self.raw.push(l);
         }
-        self.gallery(&done);
+        self.gallery(&done, raw.as_deref());
         if let Some(e) = &done.record.error {
             self.live.errors.update(|n| *n += 1);
             if e.kind == "ConnectionError" {
