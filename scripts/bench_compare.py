@@ -46,17 +46,26 @@ class Mock:
 def peak_rss_of(cmd, env=None, cwd=None):
     """Run cmd; return (wall seconds, peak RSS in MB of the process tree, start ns, completed)."""
     start_ns = time.time_ns()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out_f, err_f = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out_f, stderr=err_f)
     peak = 0
+    def tree_pids(pid):
+        """pid and its descendants, from /proc (no subprocess: a `ps` every
+        50 ms would take CPU from the client being measured)."""
+        out, todo = [], [pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            try:
+                for task in os.listdir(f"/proc/{p}/task"):
+                    with open(f"/proc/{p}/task/{task}/children") as f:
+                        todo += [int(c) for c in f.read().split()]
+            except OSError:
+                pass
+        return out
     def tree_rss():
         total = 0
-        pids = [proc.pid]
-        try:
-            out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True).stdout
-            pids += [int(p) for p in out.split()]
-        except Exception:
-            pass
-        for pid in pids:
+        for pid in tree_pids(proc.pid):
             try:
                 for line in open(f"/proc/{pid}/status"):
                     if line.startswith("VmRSS:"):
@@ -64,9 +73,18 @@ def peak_rss_of(cmd, env=None, cwd=None):
             except OSError:
                 pass
         return total / 1024
-    while proc.poll() is None:
+    # Outputs go to files (a full pipe would stall the client); the exact
+    # peak of the main process comes from wait4, the polled sum covers the
+    # children (AIPerf runs several processes).
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         peak = max(peak, tree_rss()); time.sleep(0.05)
-    out, err = proc.communicate()
+    peak = max(peak, usage.ru_maxrss / 1024)
+    out_f.seek(0); err_f.seek(0)
+    out, err = out_f.read(), err_f.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.stderr.write(err.decode(errors="replace")[-2000:])
         raise SystemExit(f"{cmd[0]} failed")

@@ -7,6 +7,8 @@
 //! the browser too. Counts never include special tokens, like the reference
 //! tool's input sequence length.
 
+mod byte_level;
+
 use std::fmt;
 
 /// Why a `tokenizer.json` could not be loaded.
@@ -36,7 +38,12 @@ impl fmt::Debug for Tokenizer {
 
 impl Tokenizer {
     /// Load a tokenizer from the contents of a Hugging Face `tokenizer.json`.
+    /// Byte-level BPE files (GPT-2's shape) take a direct path twice as fast
+    /// as `tokenizers`' generic loader, with the same result.
     pub fn from_bytes(json: &[u8]) -> Result<Tokenizer, TokenizerError> {
+        if let Some(inner) = byte_level::load(json) {
+            return Ok(Tokenizer { inner });
+        }
         tokenizers::Tokenizer::from_bytes(json)
             .map(|inner| Tokenizer { inner })
             .map_err(|e| TokenizerError::Invalid(e.to_string()))
@@ -105,6 +112,48 @@ mod tests {
         let t = gpt2();
         let text = "A cute robot playing with a kitten, f/1.8, 35mm — ünïcode";
         assert_eq!(t.decode(&t.encode(text)), text);
+    }
+
+    const GPT2: &[u8] = include_bytes!("../../data/gpt2/tokenizer.json");
+
+    #[test]
+    fn the_fast_loader_builds_exactly_what_tokenizers_builds() {
+        let fast = byte_level::load(GPT2).expect("GPT-2 has the byte-level BPE shape");
+        let slow = tokenizers::Tokenizer::from_bytes(GPT2).unwrap();
+        assert_eq!(
+            fast.to_string(false).unwrap(),
+            slow.to_string(false).unwrap()
+        );
+        let text = format!(
+            "{} <|endoftext|> Ünïcödé  123\n\t{}",
+            [
+                crate::corpus::SUBJECTS,
+                crate::corpus::SETTINGS,
+                crate::corpus::DETAILS
+            ]
+            .concat()
+            .join(", "),
+            "🙂 東京"
+        );
+        let ids =
+            |t: &tokenizers::Tokenizer| t.encode(text.as_str(), false).unwrap().get_ids().to_vec();
+        assert_eq!(ids(&fast), ids(&slow));
+    }
+
+    #[test]
+    fn other_shapes_take_the_generic_loader() {
+        let mut v: serde_json::Value = serde_json::from_slice(GPT2).unwrap();
+        v["normalizer"] = serde_json::json!({"type": "Lowercase"});
+        let bytes = serde_json::to_vec(&v).unwrap();
+        assert!(byte_level::load(&bytes).is_none());
+        let t = Tokenizer::from_bytes(&bytes).unwrap();
+        assert_eq!(t.encode("HELLO world"), gpt2().encode("hello world"));
+        v["normalizer"] = serde_json::Value::Null;
+        v["model"]["unk_token"] = serde_json::json!("<unk>");
+        assert!(byte_level::load(&serde_json::to_vec(&v).unwrap()).is_none());
+        v["model"]["unk_token"] = serde_json::Value::Null;
+        v["added_tokens"][0]["id"] = serde_json::json!(7);
+        assert!(byte_level::load(&serde_json::to_vec(&v).unwrap()).is_none());
     }
 
     #[test]

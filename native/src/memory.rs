@@ -2,6 +2,14 @@
 //! setup (the tokenizer's tens of MB) back to the OS before the run starts.
 //! Only glibc keeps freed pages resident this way; elsewhere this is a no-op.
 
+/// Return freed heap pages to the OS (glibc `malloc_trim`), on a thread of
+/// its own: the walk takes a few ms that the first request should not wait.
+pub fn release_freed_heap_soon() {
+    let _ = std::thread::Builder::new()
+        .name("imgperf-trim".into())
+        .spawn(release_freed_heap);
+}
+
 /// Return freed heap pages to the OS (glibc `malloc_trim`).
 pub fn release_freed_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -137,7 +137,7 @@ pub(crate) async fn run_one(
     let workload = Workload::build(&prompts, &v.endpoint, Some(&tokenizer), seed);
     // The tokenizer (tens of MB) and prompt texts are not needed during the run.
     drop((tokenizer, prompts));
-    crate::memory::release_freed_heap();
+    crate::memory::release_freed_heap_soon();
     let dir = place.dir.clone().unwrap_or_else(|| {
         args.artifact_dir
             .join(artifacts::run_dir_name(&v.endpoint.model, &args.stimulus()))
