@@ -8,9 +8,11 @@
 //! requests, the error rate, goodput ([`crate::goodput`]) and the
 //! [`ImageReport`] (image checks, per-size breakdown).
 
+mod column;
 mod report;
 mod summary;
 
+pub use column::{Spill, BLOCK as SPILL_BLOCK};
 pub use report::{ImageReport, SizeSummary};
 pub use summary::SummaryBuilder;
 

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod mock;
 pub mod profile;
 pub mod runtime;
+pub mod spill;
 pub mod tokenizer_source;
 pub mod transport;
 

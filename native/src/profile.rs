@@ -174,6 +174,13 @@ pub(crate) async fn run_one(
     if let Some(g) = &v.goodput {
         sink.summary = SummaryBuilder::with_goodput(g.clone());
     }
+    // Per-request values go to a temporary file, so memory stays flat.
+    match crate::spill::FileSpill::new() {
+        Ok(spill) => sink.summary.spill_to(Box::new(spill)),
+        Err(e) => eprintln!(
+            "imgperf: note: no temporary file for the run's values ({e}); keeping them in memory"
+        ),
+    }
     let open_loop = !matches!(arrivals, Arrivals::Closed);
     let concurrency = if open_loop {
         args.concurrency
@@ -229,6 +236,10 @@ pub(crate) async fn run_one(
 
     let summary = sink.summary.finish();
     let report = sink.summary.report();
+    if let Some(e) = sink.summary.spill_error() {
+        eprintln!("imgperf: warning: {e}; statistics cover the values still in memory");
+        log.line(&format!("warning: {e}"));
+    }
     let info = RunInfo {
         cli_command: cli_command.clone(),
         input_config: input_config(args, &v, seed, &tokenizer_name),

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{MetricDef, HTTP_REQ_WAITING, REQUEST_LATENCY};
+use super::column::Columns;
+use super::{MetricDef, DISTRIBUTION_METRICS, HTTP_REQ_WAITING, REQUEST_LATENCY};
 use crate::images::ImageFormat;
 use crate::output::IssueKind;
 use crate::record::RequestRecord;
@@ -55,8 +56,9 @@ struct SizeAcc {
     failed: u64,
     images: u64,
     megapixels: f64,
-    latency: Vec<f64>,
-    waiting: Vec<f64>,
+    /// Column numbers of this size's latencies and waiting times.
+    latency: usize,
+    waiting: usize,
 }
 
 /// Accumulates an [`ImageReport`].
@@ -76,7 +78,12 @@ fn sorted<K: Ord + Clone>(map: &BTreeMap<K, u64>) -> Vec<(K, u64)> {
 }
 
 impl ReportBuilder {
-    pub fn add(&mut self, rec: &RequestRecord, metrics: &[(MetricDef, f64)]) {
+    pub fn add(
+        &mut self,
+        rec: &RequestRecord,
+        metrics: &[(MetricDef, f64)],
+        columns: &mut Columns,
+    ) {
         let o = &rec.output;
         for i in &o.issues {
             *self.issues.entry((i.kind, i.message.clone())).or_insert(0) += 1;
@@ -86,7 +93,13 @@ impl ReportBuilder {
             self.stream_ignored += u64::from(o.stream_ignored());
         }
         let size = o.requested_size.clone().unwrap_or_else(|| "default".into());
-        let acc = self.sizes.entry(size).or_default();
+        // Two columns per size, after the distribution metrics' columns.
+        let first = DISTRIBUTION_METRICS.len() + 2 * self.sizes.len();
+        let acc = self.sizes.entry(size).or_insert_with(|| SizeAcc {
+            latency: first,
+            waiting: first + 1,
+            ..SizeAcc::default()
+        });
         if !rec.is_valid() {
             acc.failed += 1;
             return;
@@ -102,14 +115,14 @@ impl ReportBuilder {
         acc.megapixels += o.megapixels().unwrap_or(0.0);
         for (def, v) in metrics {
             if *def == REQUEST_LATENCY {
-                acc.latency.push(*v);
+                columns.push(acc.latency, *v);
             } else if *def == HTTP_REQ_WAITING {
-                acc.waiting.push(*v);
+                columns.push(acc.waiting, *v);
             }
         }
     }
 
-    pub fn finish(&self, duration_s: f64) -> ImageReport {
+    pub fn finish(&self, duration_s: f64, columns: &Columns) -> ImageReport {
         let per_sec = |n: f64| {
             if duration_s > 0.0 {
                 n / duration_s
@@ -126,8 +139,8 @@ impl ReportBuilder {
                     size: size.clone(),
                     request_count: a.valid,
                     error_request_count: a.failed,
-                    request_latency: Stats::from_values(&a.latency),
-                    http_req_waiting: Stats::from_values(&a.waiting),
+                    request_latency: Stats::from_values(&columns.values(a.latency)),
+                    http_req_waiting: Stats::from_values(&columns.values(a.waiting)),
                     request_throughput: per_sec(a.valid as f64),
                     image_throughput: per_sec(a.images as f64),
                     megapixel_throughput: per_sec(a.megapixels),

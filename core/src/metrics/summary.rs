@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::column::{Columns, Spill};
 use super::report::ReportBuilder;
 use super::*;
 use crate::goodput::Goodput;
@@ -12,11 +13,13 @@ use crate::record::Phase;
 /// Accumulates the numbers a [`Summary`] needs, record by record.
 ///
 /// Only numbers are kept (one `f64` per request per metric), never the
-/// records themselves.
+/// records themselves; with [`SummaryBuilder::spill_to`] most of them live
+/// in storage instead of memory.
 #[derive(Debug, Clone, Default)]
 pub struct SummaryBuilder {
-    /// Per-request values, indexed like [`DISTRIBUTION_METRICS`].
-    values: [Vec<f64>; DISTRIBUTION_METRICS.len()],
+    /// Per-request values: column `i` is `DISTRIBUTION_METRICS[i]`, the
+    /// image report's per-size columns follow.
+    columns: Columns,
     timeouts: u64,
     /// Sends (requests that reached the transport) and their first/last start.
     sends: u64,
@@ -54,6 +57,25 @@ impl SummaryBuilder {
     /// An empty builder.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keep at most a block of each metric's values in memory and spill the
+    /// rest to `spill` (values come back when [`SummaryBuilder::finish`]
+    /// runs), so a long run's memory stays flat.
+    pub fn spill_to(&mut self, spill: Box<dyn Spill>) {
+        self.columns.spill_to(spill);
+    }
+
+    /// The first error of the spill, if it failed: the statistics then
+    /// cover the values still in memory only.
+    pub fn spill_error(&self) -> Option<&str> {
+        self.columns.error()
+    }
+
+    /// Values held in memory (for tests of the spill).
+    #[cfg(test)]
+    pub(crate) fn columns_in_memory(&self) -> usize {
+        self.columns.in_memory()
     }
 
     /// An empty builder that also counts requests meeting `goodput`'s SLOs.
@@ -113,15 +135,15 @@ impl SummaryBuilder {
                 self.failed_answered += 1;
             }
             if let Some(i) = index_of(REQUEST_LATENCY_WITH_ERRORS) {
-                self.values[i].push(rec.latency_ms());
+                self.columns.push(i, rec.latency_ms());
             }
         }
         for (def, v) in &metrics {
             if let Some(i) = index_of(*def) {
-                self.values[i].push(*v);
+                self.columns.push(i, *v);
             }
         }
-        self.report.add(rec, &metrics);
+        self.report.add(rec, &metrics, &mut self.columns);
     }
 
     fn duration_s(&self) -> f64 {
@@ -133,10 +155,10 @@ impl SummaryBuilder {
     pub fn finish(&self) -> Summary {
         let mut metrics: Vec<MetricSummary> = DISTRIBUTION_METRICS
             .iter()
-            .zip(&self.values)
-            .filter(|(def, _)| **def != REQUEST_LATENCY_WITH_ERRORS || self.failed_answered > 0)
-            .filter_map(|(def, values)| {
-                Stats::from_values(values).map(|s| MetricSummary {
+            .enumerate()
+            .filter(|(_, def)| **def != REQUEST_LATENCY_WITH_ERRORS || self.failed_answered > 0)
+            .filter_map(|(i, def)| {
+                Stats::from_values(&self.columns.values(i)).map(|s| MetricSummary {
                     def: *def,
                     value: MetricValue::Distribution(s),
                 })
@@ -177,7 +199,7 @@ impl SummaryBuilder {
         scalar(TIMEOUT_COUNT, self.timeouts as f64);
         scalar(BENCHMARK_DURATION, duration_s);
         // Only report a known total ISL.
-        if index_of(INPUT_SEQUENCE_LENGTH).is_some_and(|i| !self.values[i].is_empty()) {
+        if index_of(INPUT_SEQUENCE_LENGTH).is_some_and(|i| self.columns.len(i) > 0) {
             scalar(TOTAL_ISL, self.total_isl as f64);
         }
         scalar(MEGAPIXEL_THROUGHPUT, per_sec(self.megapixels));
@@ -207,6 +229,6 @@ impl SummaryBuilder {
     /// What the checks found and, when requests asked for different sizes,
     /// the per-size breakdown (throughputs over the whole run's duration).
     pub fn report(&self) -> ImageReport {
-        self.report.finish(self.duration_s())
+        self.report.finish(self.duration_s(), &self.columns)
     }
 }
