@@ -178,7 +178,7 @@ def page_cache_write(work, size, count):
 
 
 def row(name, ours, wrk_v=None, ai=None, unit="", better="higher"):
-    cols = [f"{name:<58}", f"{ours:>10.2f} {unit:<6}"]
+    cols = [f"{name:<66}", f"{ours:>10.2f} {unit:<6}"]
     if ai is not None:
         cols.append(f"aiperf {ai:>9.2f}  ({ours / ai if better == 'higher' else ai / ours:5.1f}x)")
     if wrk_v is not None:
@@ -250,15 +250,25 @@ def main():
     big_n = 300 if a.quick else 600
     m = Mock(work, "--latency-ms", "0", "--image-format", "png")
     w = wrk(m.url(), 8, 10, "1440x1440", "png")
-    s, peak3, _, _ = imgperf(m.url(), work, "big", "--concurrency", "8", "--request-count", str(big_n),
-                             "--extra-inputs", "size:1440x1440", "--export-level", "raw")
-    rps = s["request_throughput"]["avg"]
-    body = s["response_bytes"]["avg"]
+
+    def big_runs(where):
+        """Three runs (the kernel's page-cache cost varies from run to run
+        on this VM): median and best req/s, peak RSS."""
+        got, peak = [], 0
+        for i in range(3):
+            s, p, _, _ = imgperf(m.url(), where, f"big{i}", "--concurrency", "8", "--request-count", str(big_n),
+                                 "--extra-inputs", "size:1440x1440", "--export-level", "raw")
+            got.append(s["request_throughput"]["avg"])
+            peak = max(peak, p)
+            shutil.rmtree(Path(where) / f"big{i}", ignore_errors=True)
+        got.sort()
+        return got[1], got[2], peak, s["response_bytes"]["avg"]
+
+    rps, best, peak3, body = big_runs(work)
     shm = None
     if os.path.isdir("/dev/shm"):
         shm = tempfile.mkdtemp(prefix="imgperf-bench-", dir="/dev/shm")
-        s_shm, peak3b, _, _ = imgperf(m.url(), shm, "big", "--concurrency", "8", "--request-count", str(big_n),
-                                      "--extra-inputs", "size:1440x1440", "--export-level", "raw")
+        rps_shm, best_shm, peak3b, _ = big_runs(shm)
         peak3 = max(peak3, peak3b)
         shutil.rmtree(shm, ignore_errors=True)
     ai = None
@@ -267,9 +277,11 @@ def main():
                                  "--extra-inputs", "size:1440x1440", "--export-level", "raw")
         ai = sa["request_throughput"]["avg"]
     m.stop()
-    row(f"zero latency, {body / 1e6:.1f} MB bodies, conc 8, raw export: req/s", rps, w, ai, "req/s")
+    row(f"zero latency, {body / 1e6:.1f} MB bodies, conc 8, raw export: req/s (median of 3)", rps, w, ai, "req/s")
+    row("  best of the 3", best, w, unit="req/s")
     if shm:
-        row("  the same, artifacts on tmpfs (/dev/shm): req/s", s_shm["request_throughput"]["avg"], w, unit="req/s")
+        row("  the same, artifacts on tmpfs (/dev/shm): median of 3", rps_shm, w, unit="req/s")
+        row("  the same, artifacts on tmpfs (/dev/shm): best of 3", best_shm, w, unit="req/s")
     rate, cpu_ms = page_cache_write(work, int(body), big_n)
     print(f"  writing the same {big_n} x {body / 1e6:.1f} MB with nothing else running: {rate:.2f} GB/s, "
           f"{cpu_ms:.2f} ms of CPU per body (= at most {1000 / cpu_ms:.0f} bodies/s per core)", flush=True)
