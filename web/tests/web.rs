@@ -176,7 +176,7 @@ async fn core_runner_runs_on_the_browser_runtime() {
     for d in &sink.done {
         assert!(d.record.is_valid(), "{:?}", d.record.error);
         assert!(d.record.request_start_ns >= t0);
-        let raw = d.raw_line.as_deref().unwrap();
+        let raw = d.raw_line.as_ref().unwrap().to_string();
         assert!(raw.contains(r#""Authorization":"<redacted>""#) && !raw.contains("secret"));
         summary.add(&d.record);
     }
