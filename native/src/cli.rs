@@ -159,6 +159,11 @@ pub struct ProfileArgs {
     #[arg(long, help_heading = "Load")]
     pub request_rate: Option<f64>,
     /// Arrival process for --request-rate: constant, poisson, gamma or concurrency_burst.
+    ///
+    /// With --request-count N, poisson and gamma gaps are scaled by one
+    /// common factor so that the N arrivals span exactly (N-1)/rate seconds
+    /// (the process conditioned on its count): the achieved rate is the
+    /// requested one. Seeded by --random-seed.
     #[arg(
         long,
         alias = "arrival-pattern",
