@@ -88,7 +88,8 @@ pub const ERROR_ISL: MetricDef = def("error_isl", "Error Input Sequence Length",
 pub const IMAGE_BYTES: MetricDef = def("image_bytes", "Output Image Size", "bytes");
 /// Output pixels of a request, in millions.
 pub const OUTPUT_MEGAPIXELS: MetricDef = def("output_megapixels", "Output Megapixels", "MP");
-/// Request start → first image in hand (partial or final; after download for URLs).
+/// Request start → first final image in hand (after download for URLs;
+/// partial images count in Time to First Partial Image instead).
 pub const TIME_TO_FIRST_IMAGE: MetricDef = def("time_to_first_image", "Time to First Image", "ms");
 /// Request start → every final image in hand.
 pub const TIME_TO_FINAL_IMAGE: MetricDef = def("time_to_final_image", "Time to Final Image", "ms");

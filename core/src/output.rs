@@ -132,7 +132,7 @@ pub struct Output {
     pub image_bytes: Option<u64>,
     /// Mismatches and defects.
     pub issues: Vec<ImageIssue>,
-    /// When the first image (partial or final) was in hand.
+    /// When the first final image was in hand (partials are counted apart).
     pub first_image_ns: Option<u64>,
     /// When every final image was in hand.
     pub final_image_ns: Option<u64>,

@@ -83,7 +83,7 @@ pub(crate) fn measure<'a>(
     let events = sse::parse(&resp.body);
     let mut raw = Vec::with_capacity(events.len());
     let mut finals: Vec<ImageItem<'a>> = Vec::new();
-    let mut final_ns = None;
+    let (mut first_final_ns, mut final_ns) = (None, None);
     let mut server = ServerFigures::default();
     let mut error: Option<ErrorDetails> = None;
     let mut unparsed = 0usize;
@@ -133,11 +133,11 @@ pub(crate) fn measure<'a>(
         }
         if !dg.images.is_empty() {
             finals.extend(dg.images);
+            first_final_ns.get_or_insert(at);
             final_ns = Some(at);
         }
     }
     output.server = server;
-    output.first_image_ns = output.partial_image_ns.first().copied();
     let mut m = Measured {
         verdict: Analysis {
             error: None,
@@ -170,11 +170,9 @@ pub(crate) fn measure<'a>(
     }
     // With URLs, the final images are in hand once downloaded (`fetch::apply`).
     if m.urls.is_empty() {
+        // Partial images have their own metrics; these two are final images.
+        m.output.first_image_ns = first_final_ns;
         m.output.final_image_ns = final_ns;
-        m.output.first_image_ns = match (m.output.first_image_ns, final_ns) {
-            (Some(p), Some(f)) => Some(p.min(f)),
-            (p, f) => p.or(f),
-        };
     }
     if mode != ValidateImages::Off {
         check_count(m.verdict.image_count, expect, &mut m.output);

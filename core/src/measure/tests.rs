@@ -200,7 +200,8 @@ fn stream_events_are_dated_by_their_chunks() {
         assert_eq!(o.partial_image_ns, [100 * MS, 200 * MS]);
         assert_eq!(
             (o.first_image_ns, o.final_image_ns),
-            (Some(100 * MS), Some(300 * MS))
+            (Some(300 * MS), Some(300 * MS)),
+            "first and final are final images; partials are counted apart"
         );
         assert!(o.issues.is_empty(), "{:?}", o.issues);
         assert_eq!(o.images[0].width, 512);
