@@ -11,7 +11,7 @@ pub fn release_freed_heap_soon() {
 }
 
 /// Return freed heap pages to the OS (glibc `malloc_trim`).
-pub fn release_freed_heap() {
+fn release_freed_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only walks glibc's own free lists; it has no
     // preconditions and may be called at any time from any thread.

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// Values a column holds in memory before a full block is spilled.
 pub const BLOCK: usize = 8192;
@@ -27,11 +27,12 @@ struct Column {
     spilled: u64,
 }
 
-/// Numbered columns of values, optionally spilled.
-#[derive(Clone, Default)]
+/// Numbered columns of values, optionally spilled. Not `Clone`: two
+/// builders appending to one spill would mix their values.
+#[derive(Default)]
 pub(crate) struct Columns {
     columns: Vec<Column>,
-    spill: Option<Arc<Mutex<Box<dyn Spill>>>>,
+    spill: Option<Box<dyn Spill>>,
     /// The first spill error: spilling stops, values stay in memory.
     error: OnceLock<String>,
 }
@@ -49,7 +50,7 @@ impl fmt::Debug for Columns {
 impl Columns {
     /// Spill full blocks to `spill` from now on.
     pub(crate) fn spill_to(&mut self, spill: Box<dyn Spill>) {
-        self.spill = Some(Arc::new(Mutex::new(spill)));
+        self.spill = Some(spill);
     }
 
     /// Append a value to column `c` (columns are numbered freely; a new
@@ -63,8 +64,7 @@ impl Columns {
         if col.recent.len() < BLOCK || self.error.get().is_some() {
             return;
         }
-        let Some(spill) = &self.spill else { return };
-        let mut spill = spill.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(spill) = &mut self.spill else { return };
         match spill.store(c, &col.recent) {
             Ok(()) => {
                 col.spilled += col.recent.len() as u64;
@@ -97,8 +97,7 @@ impl Columns {
         let Some(spill) = &self.spill else {
             return Cow::Borrowed(&col.recent);
         };
-        let loaded = spill.lock().unwrap_or_else(|e| e.into_inner()).load(c);
-        match loaded {
+        match spill.load(c) {
             Ok(mut all) => {
                 all.extend_from_slice(&col.recent);
                 Cow::Owned(all)

@@ -15,7 +15,7 @@ use crate::record::Phase;
 /// Only numbers are kept (one `f64` per request per metric), never the
 /// records themselves; with [`SummaryBuilder::spill_to`] most of them live
 /// in storage instead of memory.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct SummaryBuilder {
     /// Per-request values: column `i` is `DISTRIBUTION_METRICS[i]`, the
     /// image report's per-size columns follow.
