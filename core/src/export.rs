@@ -64,6 +64,9 @@ struct Metadata<'a> {
     cancellation_time_ns: Option<u64>,
     url: &'a str,
     status: Option<u16>,
+    connection_retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stale_attempt_start_ns: Option<u64>,
 }
 
 impl<'a> Metadata<'a> {
@@ -87,6 +90,8 @@ impl<'a> Metadata<'a> {
             cancellation_time_ns: rec.was_cancelled.then_some(end),
             url: &rec.url,
             status: rec.status,
+            connection_retries: rec.connection_retries(),
+            stale_attempt_start_ns: rec.stale_attempt_ns.map(wall),
         }
     }
 }

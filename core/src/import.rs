@@ -90,6 +90,8 @@ struct MetadataIn {
     url: String,
     #[serde(default)]
     status: Option<u16>,
+    #[serde(default)]
+    stale_attempt_start_ns: Option<u64>,
 }
 
 fn profiling() -> Phase {
@@ -151,6 +153,7 @@ pub fn parse_line(line: &str) -> Result<ImportedLine, ImportError> {
         credit_issued_ns: credit,
         slot_acquired_ns: m.slot_acquired_ns.unwrap_or(credit),
         request_start_ns: m.request_start_ns,
+        stale_attempt_ns: m.stale_attempt_start_ns,
         first_byte_ns: m.request_ack_ns,
         request_end_ns: m.request_end_ns,
         worker_id: m.worker_id,
@@ -270,6 +273,7 @@ fn remeasure(
             start_ns: record.request_start_ns,
             first_byte_ns: record.first_byte_ns,
             end_ns: record.request_end_ns,
+            stale_attempt_ns: record.stale_attempt_ns,
         },
         chunks,
     };

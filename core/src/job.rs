@@ -166,6 +166,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
                     start_ns: started,
                     first_byte_ns: None,
                     end_ns: rt.now_ns(),
+                    stale_attempt_ns: None,
                 },
             }),
         },
@@ -189,6 +190,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
                 resp.status,
             );
             rec.request_start_ns = resp.timing.start_ns;
+            rec.stale_attempt_ns = resp.timing.stale_attempt_ns;
             rec.first_byte_ns = resp.timing.first_byte_ns;
             rec.request_end_ns = resp.timing.end_ns;
             rec.status = Some(resp.status);
@@ -205,6 +207,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
         }
         Err(failure) => {
             rec.request_start_ns = failure.timing.start_ns;
+            rec.stale_attempt_ns = failure.timing.stale_attempt_ns;
             rec.first_byte_ns = failure.timing.first_byte_ns;
             rec.request_end_ns = failure.timing.end_ns;
             rec.status = failure.status;
@@ -239,6 +242,7 @@ pub(crate) fn new_record(
         credit_issued_ns: scheduled_ns,
         slot_acquired_ns: slot_ns,
         request_start_ns: slot_ns,
+        stale_attempt_ns: None,
         first_byte_ns: None,
         request_end_ns: slot_ns,
         worker_id: if worker == usize::MAX {

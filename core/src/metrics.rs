@@ -112,6 +112,14 @@ pub const IMAGE_DOWNLOAD_TIME: MetricDef = def("image_download_time", "Image Dow
 /// SGLang's `inference_time_s`, in ms.
 pub const SERVER_INFERENCE_TIME: MetricDef =
     def("server_inference_time", "Server Inference Time", "ms");
+/// Time to first byte − the server's own inference time: the time the
+/// request spent in the server's queue and around the model (SGLang).
+pub const SERVER_QUEUE_OVERHEAD: MetricDef =
+    def("server_queue_overhead", "Server Queue + Overhead", "ms");
+/// Time lost to a stale pooled connection before the request was sent again
+/// on a fresh one (retried requests only).
+pub const STALE_CONNECTION_TIME: MetricDef =
+    def("stale_connection_time", "Stale Connection Time", "ms");
 /// SGLang's `peak_memory_mb`.
 pub const SERVER_PEAK_MEMORY: MetricDef = def("server_peak_memory", "Server Peak Memory", "MB");
 /// OpenAI `usage.input_tokens`.
@@ -152,6 +160,13 @@ pub const CANCELLED_COUNT: MetricDef =
     def("cancelled_count", "Cancelled Request Count", "requests");
 /// Requests that hit `--request-timeout-seconds`.
 pub const TIMEOUT_COUNT: MetricDef = def("timeout_count", "Timed Out Request Count", "requests");
+/// Requests sent again, once, because their pooled keep-alive connection had
+/// been closed by the server (reset or EOF before any response byte).
+pub const STALE_CONNECTION_RETRIES: MetricDef = def(
+    "stale_connection_retries",
+    "Stale Connection Retries",
+    "requests",
+);
 /// Last end − first start of successful requests.
 pub const BENCHMARK_DURATION: MetricDef = def("benchmark_duration", "Benchmark Duration", "sec");
 /// Prompt tokens summed over successful requests.
@@ -176,7 +191,7 @@ pub const GOODPUT: MetricDef = def("goodput", "Goodput", "requests/sec");
 pub const SLO_ATTAINMENT: MetricDef = def("slo_attainment", "SLO Attainment", "%");
 
 /// Per-request metrics, in summary order.
-pub const DISTRIBUTION_METRICS: [MetricDef; 24] = [
+pub const DISTRIBUTION_METRICS: [MetricDef; 26] = [
     REQUEST_LATENCY,
     INPUT_SEQUENCE_LENGTH,
     HTTP_REQ_WAITING,
@@ -186,6 +201,7 @@ pub const DISTRIBUTION_METRICS: [MetricDef; 24] = [
     SCHEDULE_LAG,
     CLIENT_QUEUE_TIME,
     LATENCY_FROM_SCHEDULED,
+    STALE_CONNECTION_TIME,
     ERROR_ISL,
     REQUEST_LATENCY_WITH_ERRORS,
     TIME_TO_FIRST_IMAGE,
@@ -197,6 +213,7 @@ pub const DISTRIBUTION_METRICS: [MetricDef; 24] = [
     IMAGE_BYTES,
     OUTPUT_MEGAPIXELS,
     SERVER_INFERENCE_TIME,
+    SERVER_QUEUE_OVERHEAD,
     SERVER_PEAK_MEMORY,
     USAGE_INPUT_TOKENS,
     USAGE_OUTPUT_TOKENS,
@@ -204,7 +221,7 @@ pub const DISTRIBUTION_METRICS: [MetricDef; 24] = [
 ];
 
 /// Run-level metrics, in summary order (always present).
-pub const SCALAR_METRICS: [MetricDef; 12] = [
+pub const SCALAR_METRICS: [MetricDef; 13] = [
     REQUEST_THROUGHPUT,
     IMAGE_THROUGHPUT,
     ACHIEVED_REQUEST_RATE,
@@ -212,6 +229,7 @@ pub const SCALAR_METRICS: [MetricDef; 12] = [
     ERROR_REQUEST_COUNT,
     CANCELLED_COUNT,
     TIMEOUT_COUNT,
+    STALE_CONNECTION_RETRIES,
     BENCHMARK_DURATION,
     TOTAL_ISL,
     MEGAPIXEL_THROUGHPUT,
@@ -259,6 +277,9 @@ pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
     out.push((SCHEDULE_LAG, rec.schedule_lag_ms()));
     out.push((CLIENT_QUEUE_TIME, rec.queue_ms()));
     out.push((LATENCY_FROM_SCHEDULED, rec.latency_from_scheduled_ms()));
+    if let Some(v) = rec.stale_connection_ms() {
+        out.push((STALE_CONNECTION_TIME, v));
+    }
     output_metrics(rec, &mut out);
     out
 }
@@ -303,6 +324,9 @@ fn output_metrics(rec: &RequestRecord, out: &mut Vec<(MetricDef, f64)>) {
         (USAGE_TOTAL_TOKENS, s.total_tokens.map(|v| v as f64)),
     ];
     out.extend(figures.into_iter().filter_map(|(d, v)| v.map(|v| (d, v))));
+    if let Some(v) = rec.server_queue_overhead_ms() {
+        out.push((SERVER_QUEUE_OVERHEAD, v));
+    }
 }
 
 fn ns_ms(ns: u64) -> f64 {

@@ -51,8 +51,13 @@ pub struct RequestRecord {
     /// When a concurrency slot was free for it (equals `credit_issued_ns`
     /// unless it waited in the client-side queue).
     pub slot_acquired_ns: u64,
-    /// Request start (handed to the transport).
+    /// Request start (handed to the transport). After a stale-connection
+    /// retry, the start of the attempt that counted.
     pub request_start_ns: u64,
+    /// Start of an attempt lost to a stale pooled connection (see
+    /// [`crate::transport::Timing::stale_attempt_ns`]); the request was then
+    /// sent again on a fresh connection at `request_start_ns`.
+    pub stale_attempt_ns: Option<u64>,
     /// First byte of the response, if any arrived.
     pub first_byte_ns: Option<u64>,
     /// Body fully read, or the failure.
@@ -113,6 +118,25 @@ impl RequestRecord {
     pub fn receiving_ms(&self) -> Option<f64> {
         self.first_byte_ns
             .map(|t| ns_to_ms(self.request_end_ns.saturating_sub(t)))
+    }
+
+    /// Times the request was sent again because its pooled connection was
+    /// stale (0 or 1).
+    pub fn connection_retries(&self) -> u32 {
+        u32::from(self.stale_attempt_ns.is_some())
+    }
+
+    /// Time lost to a stale pooled connection, in ms (retried requests only).
+    pub fn stale_connection_ms(&self) -> Option<f64> {
+        self.stale_attempt_ns
+            .map(|t| ns_to_ms(self.request_start_ns.saturating_sub(t)))
+    }
+
+    /// Time to first byte minus the server's own inference time (SGLang's
+    /// `inference_time_s`), in ms: where the server's queue and overhead show.
+    pub fn server_queue_overhead_ms(&self) -> Option<f64> {
+        let inference_ms = self.output.server.inference_time_s? * 1e3;
+        Some(self.waiting_ms()? - inference_ms)
     }
 
     /// Milliseconds from request start to a monotonic time.

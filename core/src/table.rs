@@ -33,6 +33,7 @@ pub const ROWS: &[MetricDef] = &[
     metrics::IMAGE_BYTES,
     metrics::IMAGE_ISSUE_REQUEST_COUNT,
     metrics::SERVER_INFERENCE_TIME,
+    metrics::SERVER_QUEUE_OVERHEAD,
     metrics::SERVER_PEAK_MEMORY,
     metrics::USAGE_INPUT_TOKENS,
     metrics::USAGE_OUTPUT_TOKENS,
@@ -46,6 +47,8 @@ pub const ROWS: &[MetricDef] = &[
     metrics::ACHIEVED_REQUEST_RATE,
     metrics::CANCELLED_COUNT,
     metrics::TIMEOUT_COUNT,
+    metrics::STALE_CONNECTION_RETRIES,
+    metrics::STALE_CONNECTION_TIME,
 ];
 
 /// One row: the metric and its numbers (`None` where a scalar has no column).
@@ -80,10 +83,17 @@ fn repeats_latency(summary: &Summary, def: &MetricDef) -> bool {
         && summary.get(metrics::IMAGE_DOWNLOAD_TIME.tag).is_none()
 }
 
-/// The rows present in `summary`, in table order.
+/// Whether a row says nothing worth a line: no stale-connection retry.
+fn is_quiet_zero(summary: &Summary, def: &MetricDef) -> bool {
+    *def == metrics::STALE_CONNECTION_RETRIES
+        && matches!(summary.get(def.tag), Some(m) if m.value == MetricValue::Scalar(0.0))
+}
+
+/// The rows present in `summary`, in table order (a zero count of stale
+/// connection retries is left out; the summary JSON keeps it).
 pub fn rows(summary: &Summary) -> Vec<Row> {
     ROWS.iter()
-        .filter(|def| !repeats_latency(summary, def))
+        .filter(|def| !repeats_latency(summary, def) && !is_quiet_zero(summary, def))
         .filter_map(|def| {
             let m = summary.get(def.tag)?;
             let values = match &m.value {

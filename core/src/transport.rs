@@ -39,6 +39,12 @@ pub struct Timing {
     pub first_byte_ns: Option<u64>,
     /// When the body was fully read, or the exchange failed.
     pub end_ns: u64,
+    /// Start of an earlier attempt lost to a stale pooled connection: it was
+    /// sent on a reused keep-alive connection that the server had already
+    /// closed (reset or EOF before any response byte), so the request went
+    /// again, once, on a fresh connection starting at `start_ns`. The time
+    /// in between is the client's, not the server's.
+    pub stale_attempt_ns: Option<u64>,
 }
 
 /// A complete response.

@@ -318,6 +318,7 @@ impl Transport for DelayTransport {
                 start_ns: arrival_ns,
                 first_byte_ns: Some(end_ns),
                 end_ns,
+                stale_attempt_ns: None,
             },
             chunks: Vec::new(),
         })

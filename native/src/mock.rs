@@ -12,7 +12,8 @@
 //! Submodules: [`args`] (options), `latency` (model and slots), `picture`
 //! (images and cache), `request` (parsing per dialect), `dialect` (wire
 //! shapes), `handlers` (image routes), `stream` (OpenAI SSE), `faults`,
-//! `cors`, `truth` (ground truth) and `body` (zero-copy bodies).
+//! `cors`, `truth` (ground truth), `body` (zero-copy bodies) and `serve`
+//! (the accept loop, which can close a connection the way uvicorn does).
 
 mod args;
 mod body;
@@ -23,6 +24,7 @@ mod handlers;
 mod latency;
 mod picture;
 mod request;
+mod serve;
 mod stream;
 mod truth;
 
@@ -117,13 +119,7 @@ impl MockServer {
         });
         let app = router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(serve::serve(listener, app, stopped));
         Ok(MockServer {
             addr,
             shared,

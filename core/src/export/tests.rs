@@ -23,6 +23,7 @@ fn record_line_valid() {
         "request_end_ns": end, "worker_id": "worker_0", "benchmark_phase": "profiling",
         "was_cancelled": false, "cancellation_time_ns": null,
         "url": "http://localhost:30000/v1/images/generations", "status": 200,
+        "connection_retries": 0,
     });
     assert_eq!(v["metadata"], metadata);
     let metrics = json!({
@@ -45,6 +46,51 @@ fn record_line_valid() {
     let line = record_line(&r, ORIGIN);
     assert!(line.find("request_latency") < line.find("input_sequence_length"));
     assert!(line.contains(r#""input_sequence_length":{"value":7,"unit":"tokens"}"#));
+}
+
+#[test]
+fn stale_connection_retry_is_exported_and_read_back() {
+    // Lost 7 ms on a stale pooled connection, then sent again at 1.007 s.
+    let mut r = rec(4, 1_007_000_000, 50.0, Some(7));
+    r.credit_issued_ns = 1_000_000_000;
+    r.slot_acquired_ns = 1_000_000_000;
+    r.stale_attempt_ns = Some(1_000_000_000);
+    r.output.server.inference_time_s = Some(0.030);
+    let line = record_line(&r, ORIGIN);
+    let v = parse(&line);
+    assert_eq!(v["metadata"]["connection_retries"], 1);
+    assert_eq!(
+        v["metadata"]["stale_attempt_start_ns"],
+        ORIGIN + 1_000_000_000
+    );
+    let metric = |tag: &str| v["metrics"][tag]["value"].as_f64().unwrap();
+    assert!((metric("stale_connection_time") - 7.0).abs() < 1e-9);
+    // The lost time is the client's: in the schedule lag, not the latency.
+    assert!((metric("schedule_lag") - 7.0).abs() < 1e-9);
+    assert!((metric("request_latency") - 50.0).abs() < 1e-9);
+    // Time to first byte (49 ms) less the server's 30 ms of inference.
+    assert!((metric("server_queue_overhead") - 19.0).abs() < 1e-9);
+    let back = crate::import::parse_line(&line).unwrap().record;
+    assert_eq!(back.stale_attempt_ns, Some(ORIGIN + 1_000_000_000));
+    assert_eq!(back.connection_retries(), 1);
+    let mut b = SummaryBuilder::new();
+    b.add(&r);
+    b.add(&rec(5, 2_000_000_000, 50.0, Some(7)));
+    let s = b.finish();
+    assert_eq!(
+        s.get("stale_connection_retries").map(|m| &m.value),
+        Some(&crate::metrics::MetricValue::Scalar(1.0))
+    );
+    let rows = crate::table::rows(&s);
+    assert!(rows.iter().any(|r| r.def.tag == "stale_connection_retries"));
+    // Without a retry the console row is left out; the summary keeps the 0.
+    let mut quiet = SummaryBuilder::new();
+    quiet.add(&rec(5, 2_000_000_000, 50.0, Some(7)));
+    let s = quiet.finish();
+    assert!(s.get("stale_connection_retries").is_some());
+    assert!(!crate::table::rows(&s)
+        .iter()
+        .any(|r| r.def.tag == "stale_connection_retries"));
 }
 
 #[test]

@@ -35,6 +35,7 @@ fn resp(status: u16, ct: &str, body: impl Into<Bytes>, chunks: Vec<(u64, usize)>
             start_ns: 0,
             first_byte_ns: Some(10 * MS),
             end_ns: 400 * MS,
+            stale_attempt_ns: None,
         },
         chunks,
     }

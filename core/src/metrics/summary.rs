@@ -21,6 +21,8 @@ pub struct SummaryBuilder {
     /// image report's per-size columns follow.
     columns: Columns,
     timeouts: u64,
+    /// Requests sent again after a stale pooled connection.
+    stale_retries: u64,
     /// Sends (requests that reached the transport) and their first/last start.
     sends: u64,
     send_span: Option<(u64, u64)>,
@@ -102,6 +104,7 @@ impl SummaryBuilder {
         {
             self.timeouts += 1;
         }
+        self.stale_retries += u64::from(rec.connection_retries());
         let sent = rec.worker_id != "queue";
         if sent {
             self.sends += 1;
@@ -197,6 +200,7 @@ impl SummaryBuilder {
         scalar(ERROR_REQUEST_COUNT, self.failed as f64);
         scalar(CANCELLED_COUNT, self.cancelled as f64);
         scalar(TIMEOUT_COUNT, self.timeouts as f64);
+        scalar(STALE_CONNECTION_RETRIES, self.stale_retries as f64);
         scalar(BENCHMARK_DURATION, duration_s);
         // Only report a known total ISL.
         if index_of(INPUT_SEQUENCE_LENGTH).is_some_and(|i| self.columns.len(i) > 0) {

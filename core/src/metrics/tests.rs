@@ -17,6 +17,7 @@ pub(crate) fn rec(n: u64, start_ns: u64, latency_ms: f64, isl: Option<u64>) -> R
         credit_issued_ns: start_ns,
         slot_acquired_ns: start_ns,
         request_start_ns: start_ns,
+        stale_attempt_ns: None,
         first_byte_ns: Some(end - 1_000_000),
         request_end_ns: end,
         worker_id: "worker_0".into(),

@@ -55,6 +55,11 @@ Requests wait FIFO for one of --slots generation slots.
 Fault kinds (--fault KIND:RATE, --fault-at KIND:N[-M]):
   400, 422, 429 (with retry-after), 503   answered at once, in the dialect's error shape
   500              after the service time, text/plain \"Internal Server Error\"
+  500-close        the same 500, then the connection is closed (without a
+                   `Connection: close` header, as SGLang's uvicorn does after an
+                   unhandled exception): a client that reuses the connection at
+                   once meets a closed socket
+  close            after the service time the connection is closed, no answer
   stall            the answer waits --stall-s seconds more
   drop             the connection is closed halfway through the body
   malformed-json   200 whose JSON body is cut short by one byte

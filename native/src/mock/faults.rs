@@ -16,6 +16,12 @@ pub enum FaultKind {
     TooManyRequests,
     /// 500 text/plain after the service time.
     Internal,
+    /// 500 text/plain after the service time, without `Connection: close`,
+    /// then the connection is closed (SGLang's uvicorn after an unhandled
+    /// exception).
+    InternalClose,
+    /// After the service time the connection is closed without an answer.
+    Close,
     /// 503 with `retry-after`, at once.
     Unavailable,
     /// The answer is held `--stall-s` seconds after the service time.
@@ -32,11 +38,13 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind, in the order of the help text.
-    pub const ALL: [FaultKind; 10] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::BadRequest,
         FaultKind::Unprocessable,
         FaultKind::TooManyRequests,
         FaultKind::Internal,
+        FaultKind::InternalClose,
+        FaultKind::Close,
         FaultKind::Unavailable,
         FaultKind::Stall,
         FaultKind::Drop,
@@ -52,6 +60,8 @@ impl FaultKind {
             FaultKind::Unprocessable => "422",
             FaultKind::TooManyRequests => "429",
             FaultKind::Internal => "500",
+            FaultKind::InternalClose => "500-close",
+            FaultKind::Close => "close",
             FaultKind::Unavailable => "503",
             FaultKind::Stall => "stall",
             FaultKind::Drop => "drop",
@@ -234,6 +244,8 @@ mod tests {
         assert!("teapot:0.1".parse::<FaultRate>().is_err());
         let a: FaultAt = "drop:10-12".parse().unwrap();
         assert_eq!((a.kind, a.from, a.to), (FaultKind::Drop, 10, 12));
+        let r: FaultRate = "500-close:0.33".parse().unwrap();
+        assert_eq!((r.kind, r.rate), (FaultKind::InternalClose, 0.33));
         let a: FaultAt = "500@3".parse().unwrap();
         assert_eq!((a.from, a.to), (3, 3));
         assert!("500:0".parse::<FaultAt>().is_err());

@@ -24,6 +24,7 @@ use super::faults::{mix64, FaultKind};
 use super::latency::Work;
 use super::picture::{variant_for, Encoded, Key};
 use super::request::{self, Reject, Respond, Wanted};
+use super::serve::ConnControl;
 use super::truth::TruthRecord;
 use super::{stream, Shared};
 
@@ -31,6 +32,7 @@ use super::{stream, Shared};
 const STORE_ENTRIES: usize = 10_000;
 
 type Record = Option<Extension<Arc<TruthRecord>>>;
+type Conn = Option<Extension<ConnControl>>;
 
 /// What `/v1/images/{id}/content` can serve.
 #[derive(Debug, Clone)]
@@ -69,11 +71,13 @@ pub(crate) async fn generations(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     record: Record,
+    conn: Conn,
     body: Bytes,
 ) -> Response {
     let limits = &shared.limits;
     let parsed = async { request::parse_json(&body, limits) };
-    image_request(&shared, &headers, record.map(|r| r.0), parsed).await
+    let (record, conn) = (record.map(|r| r.0), conn.map(|c| c.0));
+    image_request(&shared, &headers, record, conn, parsed).await
 }
 
 /// `POST /v1/images/edits` (multipart `image` / `image[]`, `prompt`, ...).
@@ -81,6 +85,7 @@ pub(crate) async fn edits(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     record: Record,
+    conn: Conn,
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let limits = &shared.limits;
@@ -93,7 +98,8 @@ pub(crate) async fn edits(
             )),
         }
     };
-    image_request(&shared, &headers, record.map(|r| r.0), parsed).await
+    let (record, conn) = (record.map(|r| r.0), conn.map(|c| c.0));
+    image_request(&shared, &headers, record, conn, parsed).await
 }
 
 #[derive(serde::Deserialize)]
@@ -178,6 +184,7 @@ async fn image_request(
     shared: &Arc<Shared>,
     headers: &HeaderMap,
     record: Option<Arc<TruthRecord>>,
+    conn: Option<ConnControl>,
     parsed: impl std::future::Future<Output = Result<Wanted, Reject>>,
 ) -> Response {
     let seq = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
@@ -209,7 +216,11 @@ async fn image_request(
         n: wanted.n,
     };
     let service = shared.model.service(&work, seq);
-    if wanted.stream && fault != Some(FaultKind::Internal) {
+    let closes = matches!(
+        fault,
+        Some(FaultKind::Internal | FaultKind::InternalClose | FaultKind::Close)
+    );
+    if wanted.stream && !closes {
         return stream::respond(shared.clone(), wanted, service, fault, record);
     }
 
@@ -222,8 +233,21 @@ async fn image_request(
         Ok(p) => p,
         Err(e) => return internal(&e),
     };
-    if fault == Some(FaultKind::Internal) {
-        return dialect::fault(d, FaultKind::Internal, shared.args.retry_after_s);
+    match (fault, &conn) {
+        (Some(FaultKind::Internal), _) => {
+            return dialect::fault(d, FaultKind::Internal, shared.args.retry_after_s);
+        }
+        (Some(FaultKind::InternalClose), _) => {
+            if let Some(c) = &conn {
+                c.close_after_answer();
+            }
+            return dialect::fault(d, FaultKind::Internal, shared.args.retry_after_s);
+        }
+        (Some(FaultKind::Close), Some(c)) => {
+            c.abort();
+            return std::future::pending().await;
+        }
+        _ => {}
     }
     if fault == Some(FaultKind::Stall) {
         tokio::time::sleep(Duration::from_secs_f64(shared.args.stall_s)).await;
