@@ -163,10 +163,8 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
                 ),
                 status: None,
                 timing: Timing {
-                    start_ns: started,
-                    first_byte_ns: None,
                     end_ns: rt.now_ns(),
-                    stale_attempt_ns: None,
+                    ..Timing::starting_at(started)
                 },
             }),
         },

@@ -47,6 +47,18 @@ pub struct Timing {
     pub stale_attempt_ns: Option<u64>,
 }
 
+impl Timing {
+    /// An exchange that starts (and, so far, ends) at `start_ns`.
+    pub fn starting_at(start_ns: u64) -> Timing {
+        Timing {
+            start_ns,
+            first_byte_ns: None,
+            end_ns: start_ns,
+            stale_attempt_ns: None,
+        }
+    }
+}
+
 /// A complete response.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {

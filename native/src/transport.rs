@@ -114,13 +114,7 @@ impl ReqwestTransport {
             builder = builder.header(k, v);
         }
         let built = builder.body(request.body.clone()).build();
-        let start_ns = self.clock.now_ns();
-        let mut timing = Timing {
-            start_ns,
-            first_byte_ns: None,
-            end_ns: start_ns,
-            stale_attempt_ns: None,
-        };
+        let mut timing = Timing::starting_at(self.clock.now_ns());
         let mut status = None;
         let mut stale = false;
         let exchange = async {
@@ -226,17 +220,11 @@ impl Transport for ReqwestTransport {
             let mut lane = match this.lanes.take() {
                 Ok(lane) => lane,
                 Err(e) => {
-                    let now = this.clock.now_ns();
                     return Err(TransportFailure {
                         kind: FailureKind::Connect,
                         message: format!("cannot create an HTTP client: {e:#}"),
                         status: None,
-                        timing: Timing {
-                            start_ns: now,
-                            first_byte_ns: None,
-                            end_ns: now,
-                            stale_attempt_ns: None,
-                        },
+                        timing: Timing::starting_at(this.clock.now_ns()),
                     });
                 }
             };

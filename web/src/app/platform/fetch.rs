@@ -206,12 +206,7 @@ impl Transport for FetchTransport {
             let start_ns = this.rt.now_ns();
             // Browsers resend a request that met a stale pooled connection
             // themselves, out of sight: no retry is ever reported here.
-            let mut timing = Timing {
-                start_ns,
-                first_byte_ns: None,
-                end_ns: start_ns,
-                stale_attempt_ns: None,
-            };
+            let mut timing = Timing::starting_at(start_ns);
             let mut status = None;
             let deadline = start_ns + this.timeout_ns;
             let result = {
