@@ -24,6 +24,7 @@ pub mod request;
 pub mod response;
 pub mod runner;
 pub mod schedule;
+pub mod shard;
 pub mod sse;
 pub mod stats;
 pub mod stop;

@@ -5,19 +5,28 @@
 //! Deadlines are absolute (phase start + offset), so nothing drifts. Each
 //! request runs as its own task ([`crate::job`]); finished requests go to a
 //! [`RecordSink`] in completion order, so nothing accumulates in memory.
+//!
+//! Requests are numbered globally within their phase, and every seeded
+//! choice is made by that number ([`draws`]), so that a shard of a
+//! scaled-out run ([`Scope`], [`crate::shard`]) sends exactly its part of
+//! the single-process run; a single process is shard 0 of 1.
+
+mod draws;
 
 use crate::job::{self, new_record, ExportLines, Job};
 use crate::measure::{Expect, ValidateImages};
-use crate::plan::{uuid_from, Sampler, SamplingStrategy, Workload};
+use crate::plan::{uuid_from, SamplingStrategy, Workload};
 use crate::platform::Runtime;
 use crate::record::Phase;
 use crate::request::EndpointConfig;
 use crate::schedule::Schedule;
+use crate::shard::Shard;
 use crate::stop::StopSignal;
 use crate::transport::{HttpRequest, Method, Transport};
+use draws::Draws;
 use futures_util::future::{select, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 use std::iter::Peekable;
@@ -88,6 +97,20 @@ pub struct RunPlan<'a> {
     pub settings: &'a RunSettings,
 }
 
+/// Where this process's run sits in a scaled-out benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Which requests are this process's (the whole run by default).
+    /// `RunSettings::request_count` and `warmup_request_count` stay the
+    /// global totals; `concurrency` is this shard's own cap.
+    pub shard: Shard,
+    /// When the profiling phase starts (runtime clock ns): the schedule's
+    /// offsets count from it. The run waits for it; if it has passed, the
+    /// overdue arrivals go at once (their lag shows in Schedule Lag).
+    /// `None`: as soon as the warm-up is over.
+    pub start_ns: Option<u64>,
+}
+
 /// Receives progress and finished requests, in completion order.
 pub trait RecordSink {
     /// A request was handed to the transport.
@@ -116,14 +139,29 @@ pub async fn run<T: Transport, R: Runtime, S: RecordSink>(
     sink: &mut S,
     stop: &StopSignal,
 ) -> RunOutcome {
+    run_scoped(plan, arrivals, Scope::default(), transport, rt, sink, stop).await
+}
+
+/// [`run`] as one shard of a scaled-out benchmark, its profiling phase
+/// starting at `scope.start_ns` when given.
+pub async fn run_scoped<T: Transport, R: Runtime, S: RecordSink>(
+    plan: RunPlan<'_>,
+    arrivals: Arrivals,
+    scope: Scope,
+    transport: Arc<T>,
+    rt: R,
+    sink: &mut S,
+    stop: &StopSignal,
+) -> RunOutcome {
     let s = plan.settings;
+    let entries = plan.workload.items.len();
     let mut phase = PhaseRun {
         plan,
         transport,
         rt,
         ids: ChaCha8Rng::seed_from_u64(s.id_seed),
-        picks: ChaCha8Rng::seed_from_u64(s.seed ^ 0xc0ffee),
-        sampler: Sampler::new(s.sampling, plan.workload.items.len(), s.seed),
+        draws: Draws::new(s.sampling, entries, s.seed, s.cancellation),
+        shard: scope.shard,
     };
     let mut outcome = RunOutcome {
         was_cancelled: false,
@@ -136,9 +174,16 @@ pub async fn run<T: Transport, R: Runtime, S: RecordSink>(
             duration_ns: s.warmup_duration_ns,
             grace_ns: s.grace_period_ns,
         };
-        phase
-            .run(Phase::Warmup, Arrivals::Closed, limit, sink, stop)
+        let ran = phase
+            .run(Phase::Warmup, Arrivals::Closed, limit, None, sink, stop)
             .await;
+        phase.draws.next_phase(ran.positions);
+    }
+    if let Some(start) = scope.start_ns {
+        if stop.level() == 0 && start > phase.rt.now_ns() {
+            let wait = pin!(phase.rt.sleep_until(start));
+            select(wait, stop.above(0)).await;
+        }
     }
     if stop.level() == 0 {
         let limit = Limits {
@@ -146,9 +191,17 @@ pub async fn run<T: Transport, R: Runtime, S: RecordSink>(
             duration_ns: s.duration_ns,
             grace_ns: s.grace_period_ns,
         };
-        let (released, cut) = phase
-            .run(Phase::Profiling, arrivals, limit, sink, stop)
+        let ran = phase
+            .run(
+                Phase::Profiling,
+                arrivals,
+                limit,
+                scope.start_ns,
+                sink,
+                stop,
+            )
             .await;
+        let (released, cut) = (ran.released, ran.cut_by_grace);
         outcome.released = released;
         outcome.cut_by_grace = cut;
     }
@@ -163,25 +216,40 @@ struct Limits {
     grace_ns: u64,
 }
 
+/// What one phase did.
+struct PhaseDone {
+    /// This shard's requests released.
+    released: u64,
+    /// Of those, cut by the end of the grace period.
+    cut_by_grace: u64,
+    /// Global positions the phase took (its count when complete).
+    positions: u64,
+}
+
 struct PhaseRun<'a, T, R> {
     plan: RunPlan<'a>,
     transport: Arc<T>,
     rt: R,
     ids: ChaCha8Rng,
-    picks: ChaCha8Rng,
-    sampler: Sampler,
+    draws: Draws,
+    shard: Shard,
 }
 
 /// A released request waiting for a slot.
 struct Queued {
     scheduled_ns: u64,
     item: usize,
+    /// Global number within the phase.
     session_num: u64,
+    cancel_after_ns: Option<u64>,
 }
+
+/// Timed arrivals: `(global number, dataset row if fixed, offset ns)`.
+type Timed = Peekable<Box<dyn Iterator<Item = (u64, Option<usize>, u64)> + Send>>;
 
 enum Source {
     Closed,
-    Timed(Peekable<Box<dyn Iterator<Item = (Option<usize>, u64)> + Send>>),
+    Timed(Timed),
 }
 
 enum Event<C> {
@@ -225,10 +293,7 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         record.output = Expect::from_payload(&item.payload).output();
         let base_url =
             p.endpoint.urls[(q.session_num % p.endpoint.urls.len() as u64) as usize].clone();
-        let cancel_after_ns = p
-            .settings
-            .cancellation
-            .and_then(|c| (self.picks.random::<f64>() < c.fraction).then_some(c.delay_ns));
+        let cancel_after_ns = q.cancel_after_ns;
         Job {
             record,
             request: HttpRequest {
@@ -262,31 +327,49 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         )
     }
 
+    /// Release the phase's next request, global number `i`.
+    fn release(&mut self, i: u64, row: Option<usize>, scheduled_ns: u64) -> Queued {
+        let item = row.unwrap_or_else(|| self.draws.row(i));
+        Queued {
+            scheduled_ns,
+            item,
+            session_num: i,
+            cancel_after_ns: self.draws.cancel_after(i),
+        }
+    }
+
+    fn timed(&self, arrivals: Arrivals) -> Source {
+        let shard = self.shard;
+        let all: Box<dyn Iterator<Item = (Option<usize>, u64)> + Send> = match arrivals {
+            Arrivals::Closed => return Source::Closed,
+            Arrivals::Open(s) => Box::new(s.map(|o| (None, o))),
+            Arrivals::Fixed(v) => Box::new(v.into_iter().map(|(i, o)| (Some(i), o))),
+        };
+        let mine = all
+            .enumerate()
+            .map(|(i, (row, offset))| (i as u64, row, offset))
+            .filter(move |(i, _, _)| shard.keeps(*i));
+        Source::Timed((Box::new(mine) as Box<dyn Iterator<Item = _> + Send>).peekable())
+    }
+
     async fn run<S: RecordSink>(
         &mut self,
         phase: Phase,
         arrivals: Arrivals,
         limits: Limits,
+        start_at: Option<u64>,
         sink: &mut S,
         stop: &StopSignal,
-    ) -> (u64, u64) {
+    ) -> PhaseDone {
         let spawner = self.rt.clone();
-        let start = self.rt.now_ns();
+        let start = start_at.unwrap_or_else(|| self.rt.now_ns());
         let issue_end = limits.duration_ns.map(|d| start + d);
         // Grace ends after the duration, or after a stop request (level 1).
         let mut grace_end = issue_end.map(|e| e + limits.grace_ns);
+        // The count is global: this shard releases its requests below it.
         let count = limits.count.unwrap_or(u64::MAX);
-        let mut source = match arrivals {
-            Arrivals::Closed => Source::Closed,
-            Arrivals::Open(s) => Source::Timed(
-                (Box::new(s.map(|o| (None, o))) as Box<dyn Iterator<Item = _> + Send>).peekable(),
-            ),
-            Arrivals::Fixed(v) => Source::Timed(
-                (Box::new(v.into_iter().map(|(i, o)| (Some(i), o)))
-                    as Box<dyn Iterator<Item = _> + Send>)
-                    .peekable(),
-            ),
-        };
+        let mut source = self.timed(arrivals);
+        let mut next_global = 0;
         let mut tasks = FuturesUnordered::new();
         let mut slots: Vec<Option<Job>> = Vec::new();
         let mut queue: VecDeque<Queued> = VecDeque::new();
@@ -299,32 +382,22 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
             if issuing {
                 match &mut source {
                     Source::Closed => {
-                        while released < count && in_flight + queue.len() < cap {
-                            let item = self.sampler.next_index();
-                            queue.push_back(Queued {
-                                scheduled_ns: now,
-                                item,
-                                session_num: released,
-                            });
+                        while self.shard.global(released) < count && in_flight + queue.len() < cap {
+                            let i = self.shard.global(released);
+                            queue.push_back(self.release(i, None, now));
                             released += 1;
+                            next_global = i + 1;
                         }
                     }
                     Source::Timed(it) => {
-                        while released < count {
-                            let Some(&(row, offset)) = it.peek() else {
-                                break;
-                            };
-                            if start + offset > now {
+                        while let Some(&(i, row, offset)) = it.peek() {
+                            if i >= count || start + offset > now {
                                 break;
                             }
                             it.next();
-                            let item = row.unwrap_or_else(|| self.sampler.next_index());
-                            queue.push_back(Queued {
-                                scheduled_ns: start + offset,
-                                item,
-                                session_num: released,
-                            });
+                            queue.push_back(self.release(i, row, start + offset));
                             released += 1;
+                            next_global = i + 1;
                         }
                     }
                 }
@@ -358,14 +431,17 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
                 busy += 1;
             }
             let next_due = match &mut source {
-                Source::Timed(it) if issuing && released < count => {
-                    it.peek().map(|(_, o)| start + o)
-                }
+                Source::Timed(it) if issuing => it
+                    .peek()
+                    .filter(|(i, _, _)| *i < count)
+                    .map(|(_, _, o)| start + o),
                 _ => None,
             };
             let more = issuing
-                && released < count
-                && (matches!(source, Source::Closed) || next_due.is_some());
+                && match source {
+                    Source::Closed => self.shard.global(released) < count,
+                    Source::Timed(_) => next_due.is_some(),
+                };
             if tasks.is_empty() && queue.is_empty() && !more {
                 break;
             }
@@ -450,7 +526,14 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
                 }
             }
         }
-        (released, cut_by_grace)
+        let complete = limits
+            .count
+            .is_some_and(|c| released == self.shard.share(c));
+        PhaseDone {
+            released,
+            cut_by_grace,
+            positions: if complete { count } else { next_global },
+        }
     }
 
     /// Record every in-flight request as cancelled; returns how many.
