@@ -59,6 +59,8 @@ struct Metadata<'a> {
     request_ack_ns: Option<u64>,
     request_end_ns: u64,
     worker_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard_index: Option<u32>,
     benchmark_phase: Phase,
     was_cancelled: bool,
     cancellation_time_ns: Option<u64>,
@@ -85,6 +87,7 @@ impl<'a> Metadata<'a> {
             request_ack_ns: rec.first_byte_ns.map(wall),
             request_end_ns: end,
             worker_id: &rec.worker_id,
+            shard_index: rec.shard_index,
             benchmark_phase: rec.phase,
             was_cancelled: rec.was_cancelled,
             cancellation_time_ns: rec.was_cancelled.then_some(end),

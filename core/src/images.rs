@@ -16,7 +16,9 @@ pub use body::{b64_images_in_body, decode_base64, ResponseImage};
 pub use check::{b64_decoded_len, check_b64, check_bytes, Checked, Defect};
 
 /// Image container formats the Images API can return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
     /// Portable Network Graphics.

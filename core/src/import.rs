@@ -18,6 +18,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
 
+mod exact;
+pub use exact::{exact_record, Requested};
+
 /// Which export a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineKind {
@@ -82,6 +85,8 @@ struct MetadataIn {
     request_end_ns: u64,
     #[serde(default)]
     worker_id: String,
+    #[serde(default)]
+    shard_index: Option<u32>,
     #[serde(default = "profiling")]
     benchmark_phase: Phase,
     #[serde(default)]
@@ -94,7 +99,7 @@ struct MetadataIn {
     stale_attempt_start_ns: Option<u64>,
 }
 
-fn profiling() -> Phase {
+pub(crate) fn profiling() -> Phase {
     Phase::Profiling
 }
 
@@ -140,31 +145,7 @@ struct LineIn {
 pub fn parse_line(line: &str) -> Result<ImportedLine, ImportError> {
     let input: LineIn =
         serde_json::from_str(line).map_err(|e| ImportError::NotAnExport(e.to_string()))?;
-    let m = input.metadata;
-    let credit = m.credit_issued_ns.unwrap_or(m.request_start_ns);
-    let mut record = RequestRecord {
-        session_num: m.session_num,
-        x_request_id: m.x_request_id,
-        x_correlation_id: m.x_correlation_id,
-        conversation_id: m.conversation_id,
-        turn_index: m.turn_index,
-        url: m.url,
-        phase: m.benchmark_phase,
-        credit_issued_ns: credit,
-        slot_acquired_ns: m.slot_acquired_ns.unwrap_or(credit),
-        request_start_ns: m.request_start_ns,
-        stale_attempt_ns: m.stale_attempt_start_ns,
-        first_byte_ns: m.request_ack_ns,
-        request_end_ns: m.request_end_ns,
-        worker_id: m.worker_id,
-        was_cancelled: m.was_cancelled,
-        status: m.status.or(input.status),
-        input_sequence_length: None,
-        response_bytes: 0,
-        image_count: 0,
-        error: input.error,
-        output: Default::default(),
-    };
+    let mut record = base_record(input.metadata, input.status, input.error);
     let (kind, prompt, responses) = match (input.metrics, input.responses) {
         (Some(metrics), _) => {
             let num = |tag: &str| metrics.get(tag).and_then(|m| m.value.as_f64());
@@ -227,6 +208,35 @@ pub fn parse_line(line: &str) -> Result<ImportedLine, ImportError> {
         payload,
         responses,
     })
+}
+
+/// The record a line's metadata describes (times as exported: epoch ns).
+fn base_record(m: MetadataIn, status: Option<u16>, error: Option<ErrorDetails>) -> RequestRecord {
+    let credit = m.credit_issued_ns.unwrap_or(m.request_start_ns);
+    RequestRecord {
+        session_num: m.session_num,
+        x_request_id: m.x_request_id,
+        x_correlation_id: m.x_correlation_id,
+        conversation_id: m.conversation_id,
+        turn_index: m.turn_index,
+        url: m.url,
+        phase: m.benchmark_phase,
+        credit_issued_ns: credit,
+        slot_acquired_ns: m.slot_acquired_ns.unwrap_or(credit),
+        request_start_ns: m.request_start_ns,
+        stale_attempt_ns: m.stale_attempt_start_ns,
+        first_byte_ns: m.request_ack_ns,
+        request_end_ns: m.request_end_ns,
+        worker_id: m.worker_id,
+        shard_index: m.shard_index,
+        was_cancelled: m.was_cancelled,
+        status: m.status.or(status),
+        input_sequence_length: None,
+        response_bytes: 0,
+        image_count: 0,
+        error,
+        output: Default::default(),
+    }
 }
 
 /// Measure a recorded response again, as the run did: the image count and

@@ -248,6 +248,7 @@ pub(crate) fn new_record(
         } else {
             format!("worker_{worker}")
         },
+        shard_index: None,
         was_cancelled: false,
         status: None,
         input_sequence_length: isl,

@@ -9,10 +9,10 @@
 //! Times are monotonic ns on the run's clock, like the rest of the record.
 
 use crate::images::ImageFormat;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a response delivered its images.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
     /// Inline base64 in a JSON body (`data[].b64_json`).
@@ -24,7 +24,7 @@ pub enum Delivery {
 }
 
 /// One output image, as its header describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageMeta {
     /// Position of the image in the response (`data[index]`).
     pub index: u32,
@@ -39,7 +39,7 @@ pub struct ImageMeta {
 }
 
 /// What kind of problem an [`ImageIssue`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueKind {
     /// Fewer or more images than `n` asked for.
@@ -74,7 +74,7 @@ impl IssueKind {
 }
 
 /// One mismatch or defect found in a response's images.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageIssue {
     /// Which image (`data[index]`), or `None` for the response as a whole.
     pub index: Option<u32>,

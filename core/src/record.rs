@@ -64,6 +64,8 @@ pub struct RequestRecord {
     pub request_end_ns: u64,
     /// Which worker slot executed it.
     pub worker_id: String,
+    /// Which shard of a scaled-out run sent it (`None` for a single process).
+    pub shard_index: Option<u32>,
     /// Cancelled on purpose (run stopped, cancellation rate, grace period over).
     pub was_cancelled: bool,
     /// HTTP status, if a response arrived.

@@ -291,6 +291,7 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
             now,
         );
         record.output = Expect::from_payload(&item.payload).output();
+        record.shard_index = self.shard.is_split().then(|| self.shard.index());
         let base_url =
             p.endpoint.urls[(q.session_num % p.endpoint.urls.len() as u64) as usize].clone();
         let cancel_after_ns = q.cancel_after_ns;

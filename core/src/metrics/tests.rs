@@ -21,6 +21,7 @@ pub(crate) fn rec(n: u64, start_ns: u64, latency_ms: f64, isl: Option<u64>) -> R
         first_byte_ns: Some(end - 1_000_000),
         request_end_ns: end,
         worker_id: "worker_0".into(),
+        shard_index: None,
         was_cancelled: false,
         status: Some(200),
         input_sequence_length: isl,
