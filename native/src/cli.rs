@@ -25,6 +25,8 @@ pub enum Command {
     ServeMock(Box<MockArgs>),
     /// Save the images of a raw export (`--export-level raw`) as files.
     Extract(ExtractArgs),
+    /// Merge the shards of one benchmark (`profile --shard`) into one run with exact statistics.
+    Merge(crate::merge::MergeArgs),
 }
 
 /// How much per-request data to write.
@@ -251,6 +253,11 @@ pub struct ProfileArgs {
     /// point under <artifact-dir>/<model>-openai-image_generation-sweep/, plus sweep_summary.json/.csv.
     #[arg(long, value_name = "KEY=V1,V2", help_heading = "Sweep")]
     pub sweep: Vec<String>,
+
+    // ---- Scale-out ----
+    /// `--shard`, `--start-at` (see [`crate::shard`]).
+    #[command(flatten)]
+    pub scale: crate::shard::ScaleArgs,
 
     // ---- Mock ----
     /// Benchmark the embedded mock image server instead of --url (no GPU needed).

@@ -7,9 +7,11 @@ pub mod cli;
 pub mod console;
 pub mod extract;
 pub mod memory;
+pub mod merge;
 pub mod mock;
 pub mod profile;
 pub mod runtime;
+pub mod shard;
 pub mod spill;
 pub mod tokenizer_source;
 pub mod transport;
@@ -25,6 +27,10 @@ pub async fn run(cli: Cli, argv: &[String]) -> anyhow::Result<i32> {
         }
         Command::ServeMock(args) => {
             mock::serve_forever(*args).await?;
+            Ok(0)
+        }
+        Command::Merge(args) => {
+            merge::run_merge(&args, argv)?;
             Ok(0)
         }
         Command::Extract(args) => {

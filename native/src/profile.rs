@@ -11,7 +11,9 @@ use crate::artifacts::{self, ArtifactPaths, ArtifactSink, RunLog};
 use crate::cli::{ExportLevel, ProfileArgs, Ui};
 use crate::console;
 use crate::mock::{MockArgs, MockServer};
-use crate::runtime::TokioRuntime;
+use crate::shard::clock::{DatedTransport, ServerClock};
+use crate::shard::manifest::PlanId;
+use crate::shard::{plan_command, ScaleOut};
 use crate::transport::ReqwestTransport;
 use anyhow::{bail, Context};
 use flags::{input_config, seconds, validate};
@@ -19,7 +21,7 @@ use imgperf_core::export::{self, RunInfo};
 use imgperf_core::job::ExportLines;
 use imgperf_core::metrics::{ImageReport, Summary, SummaryBuilder};
 use imgperf_core::plan::Workload;
-use imgperf_core::runner::{self, Arrivals, RunOutcome, RunPlan, RunSettings};
+use imgperf_core::runner::{self, Arrivals, RunPlan, RunSettings};
 use imgperf_core::schedule::concurrency_ramp;
 use imgperf_core::stop::StopSignal;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -58,6 +60,9 @@ pub(crate) struct RunPlace {
 /// Run `imgperf profile`. `command_line` is the process's argv (redacted here before use).
 pub async fn profile(args: &ProfileArgs, command_line: &[String]) -> anyhow::Result<ProfileReport> {
     if !args.sweep.is_empty() {
+        if args.scale.shard.is_some() {
+            bail!("--shard cannot be combined with --sweep: run one sharded benchmark per point");
+        }
         return sweep::run_sweep(args, command_line).await;
     }
     run_one(args, command_line, &RunPlace::default()).await
@@ -106,6 +111,8 @@ pub(crate) async fn run_one(
     place: &RunPlace,
 ) -> anyhow::Result<ProfileReport> {
     let mut v = validate(args)?;
+    let scale = ScaleOut::resolve(&args.scale, |k| std::env::var(k).ok())?;
+    scale.check(args)?;
     let seed = args.random_seed.unwrap_or_else(rand::random);
     let (tokenizer, tokenizer_name) = tokenizer_for(args, &v.endpoint.model)?;
     let (prompts, timestamps) = prompts(args, &tokenizer, seed)?;
@@ -139,12 +146,13 @@ pub(crate) async fn run_one(
     drop((tokenizer, prompts));
     crate::memory::release_freed_heap_soon();
     let dir = place.dir.clone().unwrap_or_else(|| {
-        args.artifact_dir
-            .join(artifacts::run_dir_name(&v.endpoint.model, &args.stimulus()))
+        let name = artifacts::run_dir_name(&v.endpoint.model, &args.stimulus());
+        args.artifact_dir.join(name + &scale.dir_suffix())
     });
     let paths = ArtifactPaths::new(dir, args.profile_export_prefix.as_deref());
     artifacts::prepare_dir(&paths)?;
-    artifacts::write_json(&paths.inputs(), &export::inputs_json(&workload.inputs()))?;
+    let inputs = export::inputs_json(&workload.inputs());
+    artifacts::write_json(&paths.inputs(), &inputs)?;
     let cli_command = crate::cli::redacted_command_line(command_line);
     let mut log = RunLog::open(&paths.log());
     log.line(&format!(
@@ -157,19 +165,27 @@ pub(crate) async fn run_one(
         workload.items.len()
     ));
 
-    let rt = TokioRuntime::new();
-    let transport = Arc::new(ReqwestTransport::new(
+    let (rt, scope) = scale.clock()?;
+    let server_clock = Arc::new(ServerClock::default());
+    let transport = Arc::new(DatedTransport::new(
+        ReqwestTransport::new(
+            rt,
+            v.timeout,
+            args.max_response_bytes,
+            args.concurrency.unwrap_or(64),
+        )?,
         rt,
-        v.timeout,
-        args.max_response_bytes,
-        args.concurrency.unwrap_or(64),
-    )?);
+        server_clock.clone(),
+    ));
     let records = args.export_level != ExportLevel::Summary;
     let raw = args.export_level == ExportLevel::Raw;
-    let total = v.request_count.or(match &arrivals {
-        Arrivals::Fixed(rows) => Some(rows.len() as u64),
-        _ => None,
-    });
+    let total = v
+        .request_count
+        .or(match &arrivals {
+            Arrivals::Fixed(rows) => Some(rows.len() as u64),
+            _ => None,
+        })
+        .map(|t| scale.shard.share(t));
     let mut sink = ArtifactSink::open(&paths, records, raw, progress_bar(args, total))?;
     if let Some(g) = &v.goodput {
         sink.summary = SummaryBuilder::with_goodput(g.clone());
@@ -182,11 +198,11 @@ pub(crate) async fn run_one(
         ),
     }
     let open_loop = !matches!(arrivals, Arrivals::Closed);
-    let concurrency = if open_loop {
+    let concurrency = scale.concurrency(if open_loop {
         args.concurrency
     } else {
         Some(args.concurrency.unwrap_or(1))
-    };
+    })?;
     let settings = RunSettings {
         concurrency,
         concurrency_ramp: match (args.concurrency_ramp_duration, concurrency) {
@@ -227,7 +243,7 @@ pub(crate) async fn run_one(
         workload: &workload,
         settings: &settings,
     };
-    let outcome = runner::run(plan, arrivals, transport, rt, &mut sink, &stop).await;
+    let outcome = runner::run_scoped(plan, arrivals, scope, transport, rt, &mut sink, &stop).await;
     ctrl_c.abort();
     let write_result = sink.finish();
     if let Some(server) = mock {
@@ -246,13 +262,16 @@ pub(crate) async fn run_one(
         was_cancelled: outcome.was_cancelled,
         wall_origin_ns: imgperf_core::platform::Runtime::wall_origin_ns(&rt),
     };
-    let mut summary_json = export::summary_json(&summary, &info);
-    export::add_image_report(&mut summary_json, &report);
-    artifacts::write_json(&paths.summary_json(), &summary_json)?;
-    std::fs::write(paths.summary_csv(), export::summary_csv(&summary))
-        .with_context(|| format!("cannot write {}", paths.summary_csv().display()))?;
+    write_summary(&paths, &summary, &report, &info)?;
     if !place.quiet {
-        print_results(&summary, &report, &outcome, total, &paths);
+        let stopped = outcome.was_cancelled.then(|| {
+            format!(
+                "Run stopped early: {} of {} requests issued.",
+                outcome.released,
+                total.map_or("unlimited".to_owned(), |t| t.to_string())
+            )
+        });
+        print_results(&summary, &report, stopped.as_deref(), &paths);
     }
     log.line(&format!(
         "done: {} ok, {} errors, {} cancelled, duration {:.3} s, was_cancelled {}",
@@ -271,6 +290,16 @@ pub(crate) async fn run_one(
     if let Some(note) = console::stream_note(&report) {
         log.line(&note);
     }
+    if scale.shard.is_split() {
+        let plan = PlanId::new(
+            crate::cli::redacted_command_line(&plan_command(command_line)),
+            seed,
+            &serde_json::to_vec(&inputs)?,
+        );
+        scale
+            .manifest(plan, &paths, &outcome, server_clock.estimate())
+            .write(&paths.dir)?;
+    }
     write_result.with_context(|| format!("writing exports under {}", paths.dir.display()))?;
     Ok(ProfileReport {
         paths,
@@ -280,11 +309,26 @@ pub(crate) async fn run_one(
     })
 }
 
-fn print_results(
+/// The summary JSON (with the image report) and CSV of a run, or of a
+/// merged one: the same files from the same code.
+pub(crate) fn write_summary(
+    paths: &ArtifactPaths,
     summary: &Summary,
     report: &ImageReport,
-    outcome: &RunOutcome,
-    total: Option<u64>,
+    info: &RunInfo,
+) -> anyhow::Result<()> {
+    let mut summary_json = export::summary_json(summary, info);
+    export::add_image_report(&mut summary_json, report);
+    artifacts::write_json(&paths.summary_json(), &summary_json)?;
+    std::fs::write(paths.summary_csv(), export::summary_csv(summary))
+        .with_context(|| format!("cannot write {}", paths.summary_csv().display()))
+}
+
+/// The console table and notes of a run, or of a merged one.
+pub(crate) fn print_results(
+    summary: &Summary,
+    report: &ImageReport,
+    stopped: Option<&str>,
     paths: &ArtifactPaths,
 ) {
     println!("{}", console::metrics_table(summary));
@@ -304,12 +348,8 @@ fn print_results(
     if let Some(note) = console::stream_note(report) {
         println!("{note}");
     }
-    if outcome.was_cancelled {
-        println!(
-            "Run stopped early: {} of {} requests issued.",
-            outcome.released,
-            total.map_or("unlimited".to_owned(), |t| t.to_string())
-        );
+    if let Some(note) = stopped {
+        println!("{note}");
     }
     println!("Artifacts: {}", paths.dir.display());
 }

@@ -30,6 +30,16 @@ impl TokioRuntime {
         }
     }
 
+    /// A runtime whose clock started `ago` before now, at wall time
+    /// `wall_origin_ns` (a shard that starts after `--start-at`);
+    /// `None` when the machine's monotonic clock does not reach that far back.
+    pub fn anchored(ago: Duration, wall_origin_ns: u64) -> Option<Self> {
+        Some(TokioRuntime {
+            origin: Instant::now().checked_sub(ago)?,
+            wall_origin_ns,
+        })
+    }
+
     /// The tokio instant of a clock reading.
     pub fn instant_at(&self, ns: u64) -> Instant {
         self.origin + Duration::from_nanos(ns)
