@@ -47,6 +47,10 @@ pub struct MergeArgs {
     /// Also concatenate the shards' raw exports (profile_export_raw.jsonl), in shard order.
     #[arg(long)]
     pub raw: bool,
+    /// Wait up to this many seconds for every shard to finish (a shard's manifest is written when
+    /// its run is over): for a merge step started with the workers (Kubernetes, a batch script).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    pub wait: f64,
 }
 
 /// What a merge produced.
@@ -178,9 +182,40 @@ fn concatenate(shards: &[ShardDir], out: &Path) -> anyhow::Result<u64> {
     Ok(n)
 }
 
+/// The shards to merge, polling every 2 s until they are all there or
+/// `--wait` runs out.
+fn wait_for_shards(args: &MergeArgs) -> anyhow::Result<(Vec<ShardDir>, Vec<u32>)> {
+    if !(args.wait >= 0.0 && args.wait.is_finite()) {
+        bail!("--wait must be a number of seconds >= 0, got {}", args.wait);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(args.wait);
+    let mut last = String::new();
+    loop {
+        let found = shards::discover(&args.dirs).and_then(|s| shards::check(s, false));
+        let err = match found {
+            Ok(ready) => return Ok(ready),
+            // Duplicates and mixed plans do not mend by waiting.
+            Err(e) if e.downcast_ref::<shards::Incomplete>().is_none() => return Err(e),
+            Err(e) => e,
+        };
+        if std::time::Instant::now() >= deadline {
+            if args.allow_partial {
+                return shards::check(shards::discover(&args.dirs)?, true);
+            }
+            return Err(err);
+        }
+        let now = err.to_string();
+        if now != last {
+            eprintln!("imgperf merge: waiting: {now}");
+            last = now;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+}
+
 /// Run `imgperf merge`; `argv` is the process's command line (for the log).
 pub fn run_merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<MergeReport> {
-    let (shards, missing) = shards::check(shards::discover(&args.dirs)?, args.allow_partial)?;
+    let (shards, missing) = wait_for_shards(args)?;
     let first = &shards[0];
     let out = args.output.clone().unwrap_or_else(|| default_output(first));
     refuse_existing(&out)?;

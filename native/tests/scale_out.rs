@@ -379,6 +379,27 @@ async fn refusals(a: &Path, b: &Path) {
         serde_json::json!([1])
     );
     assert_eq!(v["request_count"]["avg"], 8.0);
+
+    // A merge started before the last shard is done waits for it.
+    std::fs::create_dir(cwd.join("late")).unwrap();
+    let args: Vec<String> = ["merge", "--wait", "20", "-o", "waited", &a0, &a1, "late"]
+        .map(String::from)
+        .to_vec();
+    let merge = spawn(cwd, &args, &[]);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Copied aside, then renamed in: the shard appears whole, as a finished one does.
+    let copied = Command::new("cp")
+        .args(["-r", &a2, "staging"])
+        .current_dir(cwd)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    std::fs::rename(cwd.join("staging"), cwd.join("late/shard2")).unwrap();
+    tokio::task::spawn_blocking(move || finish(merge, "merge --wait"))
+        .await
+        .unwrap();
+    let v = read_json(&cwd.join("waited/profile_export_imgperf.json"));
+    assert_eq!(v["request_count"]["avg"], 12.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,11 @@ use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Shards are missing, or none is there yet: what waiting may mend.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Incomplete(pub String);
+
 /// One shard's run directory and its manifest.
 #[derive(Debug, Clone)]
 pub struct ShardDir {
@@ -21,7 +26,7 @@ pub fn discover(dirs: &[PathBuf]) -> anyhow::Result<Vec<ShardDir>> {
     let mut out = Vec::new();
     for dir in dirs {
         if !dir.is_dir() {
-            bail!("{} is not a directory", dir.display());
+            return Err(Incomplete(format!("{} is not a directory", dir.display())).into());
         }
         if let Some(manifest) = ShardManifest::read(dir)? {
             out.push(ShardDir {
@@ -42,11 +47,12 @@ pub fn discover(dirs: &[PathBuf]) -> anyhow::Result<Vec<ShardDir>> {
             }
         }
         if found.is_empty() {
-            bail!(
+            let msg = format!(
                 "{} holds no shard run ({MANIFEST} neither in it nor in its sub-directories): \
                  was it written by `imgperf profile --shard`?",
                 dir.display()
             );
+            return Err(Incomplete(msg).into());
         }
         found.sort_by(|a, b| a.dir.cmp(&b.dir));
         out.extend(found);
@@ -110,7 +116,7 @@ pub fn check(
     if !missing.is_empty() && !allow_partial {
         let names: Vec<String> = missing.iter().map(u32::to_string).collect();
         let had: Vec<String> = have.iter().map(u32::to_string).collect();
-        bail!(
+        let msg = format!(
             "shard{} {} of {count} missing (found {}): pass {} directory too, or --allow-partial \
              to merge the shards that are here",
             if missing.len() > 1 { "s" } else { "" },
@@ -118,6 +124,7 @@ pub fn check(
             had.join(", "),
             if missing.len() > 1 { "their" } else { "its" }
         );
+        return Err(Incomplete(msg).into());
     }
     Ok((shards, missing))
 }
