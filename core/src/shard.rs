@@ -15,6 +15,8 @@
 //! `IMGPERF_SHARDS`) or Slurm (`SLURM_PROCID`, `SLURM_NTASKS`).
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// Why a shard could not be determined.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -167,10 +169,45 @@ impl Shard {
     }
 }
 
+/// Which part of a scaled-out benchmark a run's records are, from their
+/// shard indexes: `shard I` (one shard), `merged` (several), `None` (a
+/// single process). Viewers use it to keep a shard apart from the merge.
+pub fn part_of_records(indexes: &BTreeSet<u32>) -> Option<String> {
+    match indexes.len() {
+        0 => None,
+        1 => indexes.first().map(|i| format!("shard {i}")),
+        _ => Some("merged".to_owned()),
+    }
+}
+
+/// The same from a summary JSON's `input_config` (its `scale_out` object).
+pub fn part_of_config(input_config: &Value) -> Option<String> {
+    let s = input_config.get("scale_out")?;
+    if s.get("merged").is_some() {
+        return Some("merged".to_owned());
+    }
+    s.get("shard_index")
+        .and_then(Value::as_u64)
+        .map(|i| format!("shard {i}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn parts_agree_between_records_and_summaries() {
+        let set = |v: &[u32]| v.iter().copied().collect::<BTreeSet<u32>>();
+        assert_eq!(part_of_records(&set(&[])), None);
+        assert_eq!(part_of_records(&set(&[2])).as_deref(), Some("shard 2"));
+        assert_eq!(part_of_records(&set(&[0, 1])).as_deref(), Some("merged"));
+        let shard = serde_json::json!({"scale_out": {"shard_index": 2, "shard_count": 4}});
+        assert_eq!(part_of_config(&shard).as_deref(), Some("shard 2"));
+        let merged = serde_json::json!({"scale_out": {"merged": [0, 1], "shard_count": 2}});
+        assert_eq!(part_of_config(&merged).as_deref(), Some("merged"));
+        assert_eq!(part_of_config(&serde_json::json!({})), None);
+    }
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs

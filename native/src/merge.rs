@@ -234,6 +234,12 @@ pub fn run_merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<MergeRepor
     let (config, goodput) = plan_config(&shards)?;
 
     let (sorter, counts) = gather(&shards)?;
+    let total: u64 = counts.iter().map(|c| c.0).sum();
+    eprintln!(
+        "imgperf merge: {total} records from {} shards sorted by time ({} runs on disk); summarising",
+        shards.len(),
+        sorter.spilled_runs()
+    );
     let mut summary = goodput.map_or_else(SummaryBuilder::new, SummaryBuilder::with_goodput);
     if let Ok(spill) = crate::spill::FileSpill::new() {
         summary.spill_to(Box::new(spill));

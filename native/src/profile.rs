@@ -258,7 +258,7 @@ pub(crate) async fn run_one(
     }
     let info = RunInfo {
         cli_command: cli_command.clone(),
-        input_config: input_config(args, &v, seed, &tokenizer_name),
+        input_config: scale.annotate(input_config(args, &v, seed, &tokenizer_name)),
         was_cancelled: outcome.was_cancelled,
         wall_origin_ns: imgperf_core::platform::Runtime::wall_origin_ns(&rt),
     };

@@ -120,6 +120,22 @@ impl ScaleOut {
         }
     }
 
+    /// The summary's `input_config` with this shard's facts (`scale_out`).
+    pub fn annotate(&self, mut config: serde_json::Value) -> serde_json::Value {
+        if let (true, serde_json::Value::Object(map)) = (self.shard.is_split(), &mut config) {
+            map.insert(
+                "scale_out".into(),
+                serde_json::json!({
+                    "shard_index": self.shard.index(),
+                    "shard_count": self.shard.count(),
+                    "engine": self.engine,
+                    "start_at_ns": self.start_at_ns,
+                }),
+            );
+        }
+        config
+    }
+
     /// This shard's concurrency cap out of the total (`None`: no cap).
     pub fn concurrency(&self, total: Option<usize>) -> anyhow::Result<Option<usize>> {
         let Some(total) = total else { return Ok(None) };

@@ -255,6 +255,10 @@ async fn mode(
             assert!(r["error"].is_null(), "{name}: {r}");
             ids.push(r["metadata"]["x_request_id"].as_str().unwrap().to_owned());
         }
+        // The viewer tells each shard apart from the merge, from records or summary alike.
+        let own_json = read_json(&d.join("profile_export_imgperf.json"));
+        let part = imgperf_core::shard::part_of_config(&own_json["input_config"]);
+        assert_eq!(part, Some(format!("shard {i}")));
         // Each shard's own summary is what its exported lines give (real data round trip).
         let own = summary_of(&lines(&d.join("profile_export.jsonl")), &d, goodput);
         assert_eq!(
@@ -326,6 +330,8 @@ async fn mode(
     );
     assert_eq!(merged_json["request_count"]["avg"], 12.0);
     let cfg = &merged_json["input_config"];
+    let part = imgperf_core::shard::part_of_config(cfg);
+    assert_eq!(part.as_deref(), Some("merged"));
     assert_eq!(cfg["scale_out"]["merged"], serde_json::json!([0, 1, 2]));
     assert!(!cfg["cli_command"].as_str().unwrap().contains("--shard"));
     // The viewer's reader opens the merged summary like any other.

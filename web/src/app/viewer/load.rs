@@ -11,6 +11,7 @@ use crate::app::platform::runtime::sleep_ms;
 use crate::model::{body_images, GalleryImage, ImageSource, RunBuilder, RunView};
 use imgperf_core::export::format_wall_time;
 use imgperf_core::import::{parse_line, parse_summary, LineKind};
+use imgperf_core::shard::{part_of_config, part_of_records};
 use imgperf_core::tokenizer::Tokenizer;
 use std::rc::Rc;
 
@@ -32,6 +33,15 @@ pub fn config_label(config: &serde_json::Value, start: Option<&str>) -> Option<S
         parts.push(s.replace('T', " ").chars().take(19).collect());
     }
     Some(parts.join(" · "))
+}
+
+/// A label or run key with the part of a scaled-out benchmark it is
+/// (`shard 2`, `merged`), so a shard and the merge never pair up.
+fn with_part(text: String, part: &Option<String>) -> String {
+    match part {
+        Some(p) => format!("{text} · {p}"),
+        None => text,
+    }
 }
 
 /// Whether the first line of the file looks like an export line.
@@ -61,8 +71,11 @@ pub async fn load_file(
         .map_err(|e| format!("{name}: neither JSONL export lines nor a summary JSON ({e})"))?;
     let s = parse_summary(&json).map_err(|e| format!("{name}: {e}"))?;
     progress(1.0);
-    let label =
-        config_label(&s.input_config, s.start_time.as_deref()).unwrap_or_else(|| name.clone());
+    let part = part_of_config(&s.input_config);
+    let label = with_part(
+        config_label(&s.input_config, s.start_time.as_deref()).unwrap_or_else(|| name.clone()),
+        &part,
+    );
     let mut notes = Vec::new();
     if s.was_cancelled {
         notes.push("The run was stopped early (was_cancelled).".to_owned());
@@ -71,7 +84,7 @@ pub async fn load_file(
         id,
         label,
         files: vec![name],
-        start_key: s.start_time,
+        start_key: s.start_time.map(|t| with_part(t, &part)),
         summary: Some(s.summary),
         summary_from: "summary JSON".into(),
         points: Vec::new(),
@@ -93,6 +106,7 @@ async fn load_jsonl(
     let mut images = Vec::new();
     let mut tokenizer: Option<Rc<Tokenizer>> = None;
     let (mut kind, mut bad, mut counted_isl, mut n) = (None, 0u64, false, 0u64);
+    let mut shards = std::collections::BTreeSet::new();
     let mut last_yield = 0u64;
     while let Some(line) = lines.next_line().await? {
         n += 1;
@@ -119,6 +133,7 @@ async fn load_jsonl(
                 }
             }
         }
+        shards.extend(parsed.record.shard_index);
         run.add(&parsed.record);
         if parsed.kind == LineKind::Raw && parsed.record.is_valid() {
             if let Some(resp) = parsed.responses.last() {
@@ -167,11 +182,14 @@ async fn load_jsonl(
                 .to_owned(),
         );
     }
+    let part = part_of_records(&shards);
     Ok(RunView {
         id,
-        label: name.clone(),
+        label: with_part(name.clone(), &part),
         files: vec![name],
-        start_key: run.first_start_ns().map(format_wall_time),
+        start_key: run
+            .first_start_ns()
+            .map(|t| with_part(format_wall_time(t), &part)),
         summary: Some(run.finish()),
         summary_from: match kind {
             LineKind::Records => "records".into(),
