@@ -134,8 +134,8 @@ fn union_equals_single(name: &str, arrivals: &dyn Fn() -> Arrivals, closed: bool
             s.2 = None;
         }
     }
-    single.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    union.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    single.sort_by_key(|s| (s.0, s.1));
+    union.sort_by_key(|s| (s.0, s.1));
     assert_eq!(single.len() as u64, count + 3, "{name}");
     assert_eq!(union, single, "{name}");
     assert!(single.iter().any(|s| s.4), "{name}: some cancelled");

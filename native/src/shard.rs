@@ -189,11 +189,12 @@ impl ScaleOut {
 /// `--start-at`: RFC 3339, or Unix epoch seconds (fractions allowed).
 pub fn parse_start_at(text: &str) -> anyhow::Result<u64> {
     let text = text.trim();
-    if let Ok(secs) = text.parse::<f64>() {
-        if secs.is_finite() && secs > 0.0 && secs < 1e11 {
-            return Ok((secs * 1e9).round() as u64);
-        }
-        bail!("--start-at {text}: epoch seconds must be a positive number (like 1767225600)");
+    if text.parse::<f64>().is_ok() {
+        return epoch_seconds(text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--start-at {text}: epoch seconds must be a positive number (like 1767225600.5)"
+            )
+        });
     }
     let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|e| {
@@ -203,6 +204,21 @@ pub fn parse_start_at(text: &str) -> anyhow::Result<u64> {
         })?;
     u64::try_from(t.unix_timestamp_nanos())
         .map_err(|_| anyhow::anyhow!("--start-at {text}: before 1970"))
+}
+
+/// Decimal epoch seconds to ns, exactly (every shard must read the same ns).
+fn epoch_seconds(text: &str) -> Option<u64> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 9 {
+        return None;
+    }
+    let secs: u64 = whole
+        .parse()
+        .ok()
+        .filter(|s| *s > 0 && *s < 100_000_000_000)?;
+    let nanos: u64 = format!("{frac:0<9}").parse().ok()?;
+    Some(secs * 1_000_000_000 + nanos)
 }
 
 /// Unix epoch ns now.
@@ -248,7 +264,18 @@ mod tests {
             parse_start_at("1748779200.25").unwrap(),
             1_748_779_200_250_000_000
         );
-        for bad in ["tomorrow", "-5", "2025-06-01 12:00"] {
+        assert_eq!(
+            parse_start_at("1748779200").unwrap(),
+            1_748_779_200_000_000_000
+        );
+        for bad in [
+            "tomorrow",
+            "-5",
+            "2025-06-01 12:00",
+            "1e9",
+            "0",
+            "1.0000000001",
+        ] {
             let e = parse_start_at(bad).unwrap_err().to_string();
             assert!(e.contains("--start-at"), "{e}");
         }

@@ -31,7 +31,7 @@ fn records() -> Vec<RequestRecord> {
     let mut out = Vec::new();
     for i in 0..40u64 {
         let start = 3_000_000_000 + i * 987_654_321;
-        let mut r = rec(i, start, 1234.567_891 + i as f64 * 17.3, Some(7 + i % 3));
+        let mut r = rec(i, start, 1_234.567_891 + i as f64 * 17.3, Some(7 + i % 3));
         r.credit_issued_ns = start - i * 1_003;
         r.slot_acquired_ns = start - i * 501;
         let (size, side, stream) = if i % 2 == 0 {
