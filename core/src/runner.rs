@@ -7,11 +7,11 @@
 //! [`RecordSink`] in completion order, so nothing accumulates in memory.
 //!
 //! Requests are numbered globally within their phase, and every seeded
-//! choice is made by that number ([`draws`]), so that a shard of a
+//! choice is made by that number ([`sequence`]), so that a shard of a
 //! scaled-out run ([`Scope`], [`crate::shard`]) sends exactly its part of
 //! the single-process run; a single process is shard 0 of 1.
 
-mod draws;
+mod sequence;
 
 use crate::job::{self, new_record, ExportLines, Job};
 use crate::measure::{Expect, ValidateImages};
@@ -23,13 +23,12 @@ use crate::schedule::Schedule;
 use crate::shard::Shard;
 use crate::stop::StopSignal;
 use crate::transport::{HttpRequest, Method, Transport};
-use draws::Draws;
 use futures_util::future::{select, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use sequence::{Draws, Source};
 use std::collections::VecDeque;
-use std::iter::Peekable;
 use std::pin::pin;
 use std::sync::Arc;
 
@@ -244,14 +243,6 @@ struct Queued {
     cancel_after_ns: Option<u64>,
 }
 
-/// Timed arrivals: `(global number, dataset row if fixed, offset ns)`.
-type Timed = Peekable<Box<dyn Iterator<Item = (u64, Option<usize>, u64)> + Send>>;
-
-enum Source {
-    Closed,
-    Timed(Timed),
-}
-
 enum Event<C> {
     Done(C),
     Timer,
@@ -339,20 +330,6 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         }
     }
 
-    fn timed(&self, arrivals: Arrivals) -> Source {
-        let shard = self.shard;
-        let all: Box<dyn Iterator<Item = (Option<usize>, u64)> + Send> = match arrivals {
-            Arrivals::Closed => return Source::Closed,
-            Arrivals::Open(s) => Box::new(s.map(|o| (None, o))),
-            Arrivals::Fixed(v) => Box::new(v.into_iter().map(|(i, o)| (Some(i), o))),
-        };
-        let mine = all
-            .enumerate()
-            .map(|(i, (row, offset))| (i as u64, row, offset))
-            .filter(move |(i, _, _)| shard.keeps(*i));
-        Source::Timed((Box::new(mine) as Box<dyn Iterator<Item = _> + Send>).peekable())
-    }
-
     async fn run<S: RecordSink>(
         &mut self,
         phase: Phase,
@@ -369,7 +346,7 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         let mut grace_end = issue_end.map(|e| e + limits.grace_ns);
         // The count is global: this shard releases its requests below it.
         let count = limits.count.unwrap_or(u64::MAX);
-        let mut source = self.timed(arrivals);
+        let mut source = Source::of(arrivals, self.shard);
         let mut next_global = 0;
         let mut tasks = FuturesUnordered::new();
         let mut slots: Vec<Option<Job>> = Vec::new();
