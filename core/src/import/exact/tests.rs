@@ -73,6 +73,10 @@ fn records() -> Vec<RequestRecord> {
         r.output = o;
         r.image_count = 2;
         r.shard_index = Some((i % 3) as u32);
+        if i % 11 == 3 {
+            // Sent again after a stale pooled connection.
+            r.stale_attempt_ns = Some(start - 5_000_123);
+        }
         match i % 9 {
             4 => r.error = Some(err(500, "HTTPError")),
             6 => {
