@@ -293,7 +293,7 @@ async fn mode(
     server.shutdown().await;
 
     // Merge, and compare with every record summarised at once in time order.
-    let out = imgperf_async(cwd, &["merge", "shards"]).await;
+    let out = imgperf_async(cwd, &["merge", "shards", "--raw"]).await;
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{name} merge: {stdout}\n{stderr}");
     assert!(stdout.contains("Merged 3 of 3 shards."), "{stdout}");
@@ -322,6 +322,10 @@ async fn mode(
         at_once,
         "{name}"
     );
+    // Raw exports, when the shards wrote them, are concatenated in shard order.
+    let raw = lines(&merged.join("profile_export_raw.jsonl"));
+    let raw_expected = if mode.contains(&"raw") { 12 } else { 0 };
+    assert_eq!(raw.len(), raw_expected, "{name}");
     let merged_json = read_json(&merged.join("profile_export_imgperf.json"));
     assert_eq!(
         without_config(merged_json.clone()),
@@ -445,11 +449,13 @@ async fn shards_add_up_to_the_single_run_in_every_mode() {
     ]);
     mode("ramp", &ramp, false, None).await;
     mode("fixed", &["--fixed-schedule"], true, None).await;
-    mode(
-        "closed",
-        &["--concurrency", "3", "--request-count", "12"],
-        true,
-        None,
-    )
-    .await;
+    let closed = [
+        "--concurrency",
+        "3",
+        "--request-count",
+        "12",
+        "--export-level",
+        "raw",
+    ];
+    mode("closed", &closed, true, None).await;
 }
