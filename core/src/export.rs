@@ -10,12 +10,15 @@
 //! images arrived, what was asked and returned, each image's format,
 //! dimensions and bytes, and any issue), list-valued metrics (one value per
 //! streamed event) are JSON arrays, a streamed response's raw line has one
-//! `responses[]` entry per event, and the summary JSON adds the
+//! `responses[]` entry per event, a video job's record line has a `video`
+//! object and its raw line one `responses[]` entry per answer (submit,
+//! every poll, the content's facts), and the summary JSON adds the
 //! [`ImageReport`] ([`add_image_report`]).
 
 mod escape;
 mod images;
 mod raw;
+mod video;
 
 pub use images::add_image_report;
 pub use raw::{raw_line, raw_line_responses, RawLine, RawResponse, RawText};
@@ -139,6 +142,8 @@ struct RecordLine<'a> {
     error: Option<&'a ErrorDetails>,
     #[serde(skip_serializing_if = "Option::is_none")]
     images: Option<images::ImagesEntry<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    video: Option<video::VideoEntry<'a>>,
 }
 
 /// A record's metrics as `(tag, entry)` pairs; a list metric's values
@@ -179,6 +184,7 @@ pub fn record_line(rec: &RequestRecord, wall_origin_ns: u64) -> String {
         metrics: Entries(&metrics),
         error: rec.error.as_ref(),
         images: images::ImagesEntry::of(rec),
+        video: video::VideoEntry::of(rec),
     };
     serde_json::to_string(&line).expect("record line serializes")
 }

@@ -10,7 +10,9 @@ use crate::platform::Runtime;
 use crate::record::{ErrorDetails, Phase, RequestRecord};
 use crate::request::redact_headers;
 use crate::transport::{FailureKind, HttpRequest, Timing, Transport, TransportFailure};
+use crate::video::{self, VideoSettings};
 use bytes::Bytes;
+use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use std::borrow::Cow;
 use std::pin::pin;
@@ -50,6 +52,8 @@ pub(crate) struct Job {
     pub base_url: String,
     /// `--validate-images`.
     pub validate: ValidateImages,
+    /// A video job (submit, polls, content) instead of one exchange.
+    pub video: Option<VideoSettings>,
 }
 
 /// What the raw export keeps of a response.
@@ -59,6 +63,9 @@ pub(crate) enum RawBody<'a> {
     Whole(&'a Bytes, Option<&'a str>),
     /// The events of a stream: arrival ns and data.
     Events(&'a [(u64, Cow<'a, str>)]),
+    /// Several whole answers (a video job's submit, polls and content
+    /// facts): arrival ns, body, content type.
+    Responses(&'a [(u64, Bytes, Option<String>)]),
 }
 
 impl Job {
@@ -110,6 +117,17 @@ pub(crate) fn finish(
                     .collect();
                 export::raw_line_responses(&rec, wall_origin_ns, payload, &headers, responses)
             }
+            Some(RawBody::Responses(all)) => {
+                let responses: Vec<RawResponse> = all
+                    .iter()
+                    .map(|(at, body, ct)| RawResponse {
+                        perf_ns: *at,
+                        text: RawText::from_body(body.clone()),
+                        content_type: ct.as_deref(),
+                    })
+                    .collect();
+                export::raw_line_responses(&rec, wall_origin_ns, payload, &headers, responses)
+            }
         }
     });
     Completed {
@@ -128,7 +146,7 @@ pub(crate) fn cancelled(message: impl Into<String>) -> ErrorDetails {
     }
 }
 
-fn failure_error(f: &TransportFailure) -> ErrorDetails {
+pub(crate) fn failure_error(f: &TransportFailure) -> ErrorDetails {
     let (code, kind) = match f.kind {
         FailureKind::Connect => (None, "ConnectionError"),
         FailureKind::Timeout => (Some(408), "RequestTimeout"),
@@ -140,6 +158,33 @@ fn failure_error(f: &TransportFailure) -> ErrorDetails {
         code,
         kind: kind.into(),
         message: f.message.clone(),
+    }
+}
+
+/// Run one request until it ends, or until the runner drops `halt`'s
+/// sender (the request was abandoned and recorded already): the request,
+/// or a video job's polling, stops there.
+pub(crate) async fn execute_until_halted<T: Transport, R: Runtime>(
+    transport: Arc<T>,
+    rt: R,
+    job: Job,
+    halt: oneshot::Receiver<()>,
+) -> Completed {
+    let fallback = job.clone();
+    let work = async move {
+        match job.video {
+            Some(settings) => video::job::execute(transport, rt, job, settings).await,
+            None => execute(transport, rt, job).await,
+        }
+    };
+    match select(pin!(work), halt).await {
+        Either::Left((done, _)) => done,
+        Either::Right(_) => {
+            let mut rec = fallback.record.clone();
+            rec.was_cancelled = true;
+            rec.error = Some(cancelled("abandoned by the runner"));
+            fallback.finish(rec, None)
+        }
     }
 }
 

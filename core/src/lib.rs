@@ -9,6 +9,7 @@
 
 pub mod corpus;
 pub mod dataset;
+pub mod endpoint;
 pub mod export;
 pub mod goodput;
 pub mod images;
@@ -33,4 +34,5 @@ pub mod synthetic;
 pub mod table;
 pub mod tokenizer;
 pub mod transport;
+pub mod video;
 pub mod virtual_clock;

@@ -11,6 +11,7 @@
 mod column;
 mod report;
 mod summary;
+mod video;
 
 pub use column::{Spill, BLOCK as SPILL_BLOCK};
 pub use report::{ImageReport, SizeSummary};
@@ -42,7 +43,10 @@ impl MetricDef {
     /// Whether values count whole things (tokens, bytes, images), so that
     /// per-request values export as JSON integers.
     pub fn is_integer(&self) -> bool {
-        matches!(self.unit, "tokens" | "bytes" | "images")
+        matches!(
+            self.unit,
+            "tokens" | "bytes" | "images" | "polls" | "frames"
+        )
     }
 
     /// Whether a record exports a list of values (one per event) for it.
@@ -190,6 +194,74 @@ pub const GOODPUT: MetricDef = def("goodput", "Goodput", "requests/sec");
 /// Good requests, percent of all profiling requests.
 pub const SLO_ATTAINMENT: MetricDef = def("slo_attainment", "SLO Attainment", "%");
 
+// ---- Video generation (`--endpoint-type video_generation`) ----
+
+/// Submit start → the submit's answer (the job's id) in hand.
+pub const VIDEO_SUBMIT_LATENCY: MetricDef = def("video_submit_latency", "Submit Latency", "ms");
+/// Submit start → the first answer no longer saying `queued` (resolution:
+/// the poll interval).
+pub const VIDEO_QUEUE_TIME: MetricDef = def("video_queue_time", "Queue Time", "ms");
+/// First answer no longer `queued` → first answer saying `completed`
+/// (resolution: the poll interval).
+pub const VIDEO_GENERATION_TIME: MetricDef = def("video_generation_time", "Generation Time", "ms");
+/// Status polls of a job.
+pub const VIDEO_POLL_COUNT: MetricDef = def("video_poll_count", "Poll Count", "polls");
+/// Polls that failed and were retried.
+pub const VIDEO_POLL_ERRORS: MetricDef = def("video_poll_errors", "Failed Polls", "polls");
+/// The MP4's GET (`/v1/videos/{id}/content`).
+pub const VIDEO_DOWNLOAD_TIME: MetricDef = def("video_download_time", "Download Time", "ms");
+/// Bytes of the MP4.
+pub const VIDEO_BYTES: MetricDef = def("video_bytes", "Video Size", "bytes");
+/// Frames in the MP4.
+pub const VIDEO_FRAMES: MetricDef = def("video_frames", "Video Frames", "frames");
+/// Duration of the MP4.
+pub const VIDEO_DURATION: MetricDef = def("video_duration", "Video Duration", "sec");
+/// Completed videos per second of benchmark duration.
+pub const VIDEO_THROUGHPUT: MetricDef = def("video_throughput", "Video Throughput", "videos/sec");
+/// Seconds of video made per second of benchmark duration.
+pub const VIDEO_SECONDS_THROUGHPUT: MetricDef = def(
+    "video_seconds_throughput",
+    "Video Seconds Throughput",
+    "video sec/sec",
+);
+/// Frames made per second of benchmark duration.
+pub const FRAME_THROUGHPUT: MetricDef = def("frame_throughput", "Frame Throughput", "frames/sec");
+/// Megapixels × frames made per second of benchmark duration.
+pub const MEGAPIXEL_FRAME_THROUGHPUT: MetricDef = def(
+    "megapixel_frame_throughput",
+    "Megapixel-Frame Throughput",
+    "MP·frames/sec",
+);
+/// Requests whose MP4 did not match the request or could not be read.
+pub const VIDEO_ISSUE_REQUEST_COUNT: MetricDef = def(
+    "video_issue_request_count",
+    "Requests with Video Issues",
+    "requests",
+);
+
+/// Per-request metrics of video jobs, in summary order.
+pub const VIDEO_DISTRIBUTION_METRICS: [MetricDef; 9] = [
+    VIDEO_SUBMIT_LATENCY,
+    VIDEO_QUEUE_TIME,
+    VIDEO_GENERATION_TIME,
+    VIDEO_POLL_COUNT,
+    VIDEO_POLL_ERRORS,
+    VIDEO_DOWNLOAD_TIME,
+    VIDEO_BYTES,
+    VIDEO_FRAMES,
+    VIDEO_DURATION,
+];
+
+/// Run-level metrics of a video run, in summary order (present when the
+/// run's requests were video jobs; the image throughputs are left out).
+pub const VIDEO_SCALAR_METRICS: [MetricDef; 5] = [
+    VIDEO_THROUGHPUT,
+    VIDEO_SECONDS_THROUGHPUT,
+    FRAME_THROUGHPUT,
+    MEGAPIXEL_FRAME_THROUGHPUT,
+    VIDEO_ISSUE_REQUEST_COUNT,
+];
+
 /// Per-request metrics, in summary order.
 pub const DISTRIBUTION_METRICS: [MetricDef; 26] = [
     REQUEST_LATENCY,
@@ -220,7 +292,9 @@ pub const DISTRIBUTION_METRICS: [MetricDef; 26] = [
     USAGE_TOTAL_TOKENS,
 ];
 
-/// Run-level metrics, in summary order (always present).
+/// Run-level metrics, in summary order (always present, but for a video
+/// run the image throughputs and image issue count give way to
+/// [`VIDEO_SCALAR_METRICS`]).
 pub const SCALAR_METRICS: [MetricDef; 13] = [
     REQUEST_THROUGHPUT,
     IMAGE_THROUGHPUT,
@@ -246,6 +320,8 @@ pub fn find(tag: &str) -> Option<MetricDef> {
         .iter()
         .chain(SCALAR_METRICS.iter())
         .chain(GOODPUT_METRICS.iter())
+        .chain(VIDEO_DISTRIBUTION_METRICS.iter())
+        .chain(VIDEO_SCALAR_METRICS.iter())
         .find(|d| d.tag == tag)
         .copied()
 }
@@ -267,6 +343,10 @@ pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
     out.push((REQUEST_LATENCY, rec.latency_ms()));
     if let Some(v) = isl {
         out.push((INPUT_SEQUENCE_LENGTH, v));
+    }
+    if let Some(v) = &rec.output.video {
+        video::record_metrics(rec, v, &mut out);
+        return out;
     }
     if let (Some(w), Some(r)) = (rec.waiting_ms(), rec.receiving_ms()) {
         out.push((HTTP_REQ_WAITING, w));

@@ -54,8 +54,14 @@ pub enum IssueKind {
     Truncated,
     /// A `data[]` item with neither `b64_json` nor `url`.
     Missing,
-    /// Fetching an image URL failed.
+    /// Fetching an image URL (or a video's content) failed.
     DownloadFailed,
+    /// A video's frame count differs from `num_frames` (or `seconds × fps`).
+    FrameCountMismatch,
+    /// A video's frame rate differs from `fps`.
+    FrameRateMismatch,
+    /// A video's duration differs from `seconds` by more than a frame.
+    DurationMismatch,
 }
 
 impl IssueKind {
@@ -69,6 +75,9 @@ impl IssueKind {
             IssueKind::Truncated => "truncated",
             IssueKind::Missing => "missing",
             IssueKind::DownloadFailed => "download_failed",
+            IssueKind::FrameCountMismatch => "frame_count_mismatch",
+            IssueKind::FrameRateMismatch => "frame_rate_mismatch",
+            IssueKind::DurationMismatch => "duration_mismatch",
         }
     }
 }
@@ -142,6 +151,8 @@ pub struct Output {
     pub download: Option<(u64, u64)>,
     /// What the server reported.
     pub server: ServerFigures,
+    /// A video job's polls, times and MP4 (`video_generation` only).
+    pub video: Option<Box<crate::video::VideoOutput>>,
 }
 
 impl Output {
@@ -163,8 +174,9 @@ impl Output {
         self.stream_requested && matches!(self.delivery, Some(d) if d != Delivery::Stream)
     }
 
-    /// Nothing was learnt (no response analysed).
+    /// Nothing was learnt about images (no response analysed; a video
+    /// job's findings are in [`Output::video`]).
     pub fn is_empty(&self) -> bool {
-        self.delivery.is_none() && self.issues.is_empty()
+        self.video.is_some() || (self.delivery.is_none() && self.issues.is_empty())
     }
 }

@@ -3,6 +3,7 @@
 //! headers, the Bearer key, and the default payload
 //! `{"prompt", "model", "response_format": "b64_json", "n": 1}`.
 
+use crate::endpoint::EndpointKind;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -46,6 +47,8 @@ pub struct EndpointConfig {
     pub extra_inputs: Map<String, Value>,
     /// Adds `"stream": true`.
     pub streaming: bool,
+    /// `--endpoint-type`: the payload's shape and how a request runs.
+    pub kind: EndpointKind,
 }
 
 impl EndpointConfig {
@@ -56,13 +59,16 @@ impl EndpointConfig {
     }
 
     /// The JSON body for one prompt; `row_extra` (the dataset row's `extra`)
-    /// is merged last, so it overrides `--extra-inputs`.
+    /// is merged last, so it overrides `--extra-inputs`. A video job's body
+    /// is AIPerf's `{"prompt", "model"}` plus the extras.
     pub fn payload(&self, prompt: &str, row_extra: Option<&Map<String, Value>>) -> Value {
         let mut body = Map::new();
         body.insert("prompt".into(), Value::String(prompt.to_owned()));
         body.insert("model".into(), Value::String(self.model.clone()));
-        body.insert("response_format".into(), Value::String("b64_json".into()));
-        body.insert("n".into(), Value::from(1));
+        if !self.kind.is_video() {
+            body.insert("response_format".into(), Value::String("b64_json".into()));
+            body.insert("n".into(), Value::from(1));
+        }
         if self.streaming {
             body.insert("stream".into(), Value::Bool(true));
         }

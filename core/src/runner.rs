@@ -23,6 +23,8 @@ use crate::schedule::Schedule;
 use crate::shard::Shard;
 use crate::stop::StopSignal;
 use crate::transport::{HttpRequest, Method, Transport};
+use crate::video::{VideoAsk, VideoOutput, VideoSettings};
+use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use rand::SeedableRng;
@@ -83,6 +85,8 @@ pub struct RunSettings {
     pub export: ExportLines,
     /// `--validate-images`: how strictly output images are checked.
     pub validate_images: ValidateImages,
+    /// How video jobs are polled (`video_generation` endpoints only).
+    pub video: VideoSettings,
 }
 
 /// What to run: endpoint, entries, settings.
@@ -283,6 +287,14 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         );
         record.output = Expect::from_payload(&item.payload).output();
         record.shard_index = self.shard.is_split().then(|| self.shard.index());
+        let video = p.endpoint.kind.is_video().then_some(p.settings.video);
+        if video.is_some() {
+            record.output = Default::default();
+            record.output.video = Some(Box::new(VideoOutput {
+                ask: VideoAsk::from_payload(&item.payload),
+                ..VideoOutput::default()
+            }));
+        }
         let base_url =
             p.endpoint.urls[(q.session_num % p.endpoint.urls.len() as u64) as usize].clone();
         let cancel_after_ns = q.cancel_after_ns;
@@ -300,6 +312,7 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
             cancel_after_ns,
             base_url,
             validate: p.settings.validate_images,
+            video,
         }
     }
 
@@ -349,7 +362,8 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         let mut source = Source::of(arrivals, self.shard);
         let mut next_global = 0;
         let mut tasks = FuturesUnordered::new();
-        let mut slots: Vec<Option<Job>> = Vec::new();
+        // A slot holds its job and the sender whose drop halts the job's task.
+        let mut slots: Vec<Option<(Job, oneshot::Sender<()>)>> = Vec::new();
         let mut queue: VecDeque<Queued> = VecDeque::new();
         let (mut released, mut cut_by_grace, mut seen_stop) = (0u64, 0u64, stop.level());
         loop {
@@ -399,12 +413,14 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
                     slots.len() - 1
                 });
                 let job = self.job(&q, phase, worker, self.rt.now_ns());
-                slots[worker] = Some(job.clone());
+                let (halt_tx, halt) = oneshot::channel();
+                slots[worker] = Some((job.clone(), halt_tx));
                 sink.issued(phase);
-                tasks.push(spawner.spawn(job::execute(
+                tasks.push(spawner.spawn(job::execute_until_halted(
                     self.transport.clone(),
                     self.rt.clone(),
                     job,
+                    halt,
                 )));
                 busy += 1;
             }
@@ -517,14 +533,15 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
     /// Record every in-flight request as cancelled; returns how many.
     fn abandon<S: RecordSink>(
         &self,
-        slots: &mut [Option<Job>],
+        slots: &mut [Option<(Job, oneshot::Sender<()>)>],
         sink: &mut S,
         message: &str,
     ) -> u64 {
         let now = self.rt.now_ns();
         let mut n = 0;
         for slot in slots.iter_mut() {
-            if let Some(job) = slot.take() {
+            // Dropping the sender halts the job's task (no more polls).
+            if let Some((job, _halt)) = slot.take() {
                 sink.accept(self.cut(&job, now, message));
                 n += 1;
             }

@@ -3,10 +3,22 @@
 //! comfy-table, the web app as an HTML table; both take the cells from here,
 //! so the two front ends always show the same rows and the same digits.
 
+use crate::endpoint::EndpointKind;
 use crate::metrics::{self, MetricDef, MetricValue, Summary};
 
-/// Title above the table.
+/// Title above the table of an image run.
 pub const TITLE: &str = "imgperf | Image Generation Metrics";
+
+/// Title above the table: AIPerf's name for the run's endpoint type
+/// ("Video Generation Metrics" when the summary is of video jobs).
+pub fn title(summary: &Summary) -> String {
+    let kind = if summary.get(metrics::VIDEO_THROUGHPUT.tag).is_some() {
+        EndpointKind::VideoGeneration
+    } else {
+        EndpointKind::ImageGeneration
+    };
+    format!("imgperf | {}", kind.table_name())
+}
 
 /// Column headers: AIPerf's avg min max p99 p90 p50 std.
 pub const HEADER: [&str; 8] = ["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"];
@@ -22,6 +34,21 @@ pub const ROWS: &[MetricDef] = &[
     metrics::REQUEST_LATENCY_WITH_ERRORS,
     metrics::HTTP_REQ_WAITING,
     metrics::HTTP_REQ_RECEIVING,
+    // Video jobs: the time split, polls, throughputs and the MP4.
+    metrics::VIDEO_SUBMIT_LATENCY,
+    metrics::VIDEO_QUEUE_TIME,
+    metrics::VIDEO_GENERATION_TIME,
+    metrics::VIDEO_DOWNLOAD_TIME,
+    metrics::VIDEO_POLL_COUNT,
+    metrics::VIDEO_POLL_ERRORS,
+    metrics::VIDEO_THROUGHPUT,
+    metrics::VIDEO_SECONDS_THROUGHPUT,
+    metrics::FRAME_THROUGHPUT,
+    metrics::MEGAPIXEL_FRAME_THROUGHPUT,
+    metrics::VIDEO_BYTES,
+    metrics::VIDEO_FRAMES,
+    metrics::VIDEO_DURATION,
+    metrics::VIDEO_ISSUE_REQUEST_COUNT,
     metrics::TIME_TO_FIRST_PARTIAL_IMAGE,
     metrics::INTER_PARTIAL_IMAGE_LATENCY,
     metrics::PARTIAL_IMAGE_COUNT,

@@ -34,6 +34,7 @@ fn rate_with_cap_against_a_slow_server_queues_and_never_skips() {
         headers: vec![],
         extra_inputs: Default::default(),
         streaming: false,
+        kind: Default::default(),
     };
     let prompts = vec![PromptSpec {
         prompt: "a cat".into(),
@@ -54,6 +55,7 @@ fn rate_with_cap_against_a_slow_server_queues_and_never_skips() {
         id_seed: 2,
         export: ExportLines::default(),
         validate_images: Default::default(),
+        video: Default::default(),
     };
     // 20 req/s with cap 2 against 200 ms service = 10 req/s capacity.
     let spec = RateSpec {

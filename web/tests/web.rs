@@ -126,6 +126,7 @@ async fn core_runner_runs_on_the_browser_runtime() {
         headers: Vec::new(),
         extra_inputs: serde_json::from_str(r#"{"size": "64x64"}"#).unwrap(),
         streaming: false,
+        kind: Default::default(),
     };
     let prompts: Vec<PromptSpec> = ["a cat", "a dog"]
         .iter()
@@ -152,6 +153,7 @@ async fn core_runner_runs_on_the_browser_runtime() {
             raw: true,
         },
         validate_images: Default::default(),
+        video: Default::default(),
     };
     let rt = WebRuntime::new();
     let mut sink = Sink::default();

@@ -47,7 +47,10 @@ pub fn resolve_url(base: &str, href: &str) -> String {
 
 /// Headers of an image GET: the request's own, minus the body's type, and
 /// minus credentials and user headers when the image lives elsewhere.
-fn download_headers(headers: &[(String, String)], same_origin: bool) -> Vec<(String, String)> {
+pub(crate) fn download_headers(
+    headers: &[(String, String)],
+    same_origin: bool,
+) -> Vec<(String, String)> {
     const OWN: [&str; 3] = ["user-agent", "x-request-id", "x-correlation-id"];
     headers
         .iter()

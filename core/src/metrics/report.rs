@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::column::Columns;
-use super::{MetricDef, DISTRIBUTION_METRICS, HTTP_REQ_WAITING, REQUEST_LATENCY};
+use super::{
+    MetricDef, DISTRIBUTION_METRICS, HTTP_REQ_WAITING, REQUEST_LATENCY, VIDEO_DISTRIBUTION_METRICS,
+};
 use crate::images::ImageFormat;
 use crate::output::IssueKind;
 use crate::record::RequestRecord;
@@ -94,7 +96,8 @@ impl ReportBuilder {
         }
         let size = o.requested_size.clone().unwrap_or_else(|| "default".into());
         // Two columns per size, after the distribution metrics' columns.
-        let first = DISTRIBUTION_METRICS.len() + 2 * self.sizes.len();
+        let first =
+            DISTRIBUTION_METRICS.len() + VIDEO_DISTRIBUTION_METRICS.len() + 2 * self.sizes.len();
         let acc = self.sizes.entry(size).or_insert_with(|| SizeAcc {
             latency: first,
             waiting: first + 1,

@@ -43,6 +43,7 @@ pub struct SummaryBuilder {
     goodput: Option<Goodput>,
     good: u64,
     report: ReportBuilder,
+    video: super::video::VideoTotals,
 }
 
 /// Extend a (min start, max end) span to cover `rec`.
@@ -51,8 +52,17 @@ fn widen(span: &mut Option<(u64, u64)>, rec: &RequestRecord) {
     *span = Some(span.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
 }
 
+/// Column of a per-request metric: image metrics first, video metrics after.
 fn index_of(def: MetricDef) -> Option<usize> {
-    DISTRIBUTION_METRICS.iter().position(|d| *d == def)
+    DISTRIBUTION_METRICS
+        .iter()
+        .position(|d| *d == def)
+        .or_else(|| {
+            VIDEO_DISTRIBUTION_METRICS
+                .iter()
+                .position(|d| *d == def)
+                .map(|i| DISTRIBUTION_METRICS.len() + i)
+        })
 }
 
 impl SummaryBuilder {
@@ -131,6 +141,7 @@ impl SummaryBuilder {
         if !rec.output.issues.is_empty() {
             self.issue_requests += 1;
         }
+        self.video.add(rec);
         // The latency view that keeps failures: everything sent that ended
         // on its own (deliberate cancellations say nothing about the server).
         if sent && !rec.was_cancelled {
@@ -167,7 +178,15 @@ impl SummaryBuilder {
                 })
             })
             .collect();
+        for (i, def) in VIDEO_DISTRIBUTION_METRICS.iter().enumerate() {
+            let values = self.columns.values(DISTRIBUTION_METRICS.len() + i);
+            if let Some(s) = Stats::from_values(&values) {
+                let value = MetricValue::Distribution(s);
+                metrics.push(MetricSummary { def: *def, value });
+            }
+        }
         let duration_s = self.duration_s();
+        let video = self.video.any;
         let per_sec = |n: f64| {
             if duration_s > 0.0 {
                 n / duration_s
@@ -188,7 +207,9 @@ impl SummaryBuilder {
             metrics.push(MetricSummary { def, value });
         };
         scalar(REQUEST_THROUGHPUT, per_sec(self.valid as f64));
-        scalar(IMAGE_THROUGHPUT, per_sec(self.images as f64));
+        if !video {
+            scalar(IMAGE_THROUGHPUT, per_sec(self.images as f64));
+        }
         let send_rate = match self.send_span {
             Some((a, b)) if b > a && self.sends > 1 => {
                 (self.sends - 1) as f64 / ((b - a) as f64 / 1e9)
@@ -206,9 +227,17 @@ impl SummaryBuilder {
         if index_of(INPUT_SEQUENCE_LENGTH).is_some_and(|i| self.columns.len(i) > 0) {
             scalar(TOTAL_ISL, self.total_isl as f64);
         }
-        scalar(MEGAPIXEL_THROUGHPUT, per_sec(self.megapixels));
+        if !video {
+            scalar(MEGAPIXEL_THROUGHPUT, per_sec(self.megapixels));
+        }
         scalar(ERROR_RATE, percent(self.failed));
-        scalar(IMAGE_ISSUE_REQUEST_COUNT, self.issue_requests as f64);
+        if video {
+            for (def, v) in self.video.scalars(per_sec) {
+                scalar(def, v);
+            }
+        } else {
+            scalar(IMAGE_ISSUE_REQUEST_COUNT, self.issue_requests as f64);
+        }
         if self.goodput.is_some() {
             scalar(GOOD_REQUEST_COUNT, self.good as f64);
             scalar(GOODPUT, per_sec(self.good as f64));

@@ -14,6 +14,7 @@ fn cfg() -> EndpointConfig {
         extra_inputs: parse_extra_inputs(&["size:512x512".into(), "quality:standard".into()])
             .unwrap(),
         streaming: false,
+        kind: Default::default(),
     }
 }
 
@@ -137,4 +138,16 @@ fn headers_carry_ids_key_and_user_headers_and_redact() {
     assert!(!format!("{red:?}").contains("sk-secret"));
     assert!(parse_header("nocolon").is_err());
     assert!(parse_header("bad name: v").is_err());
+}
+
+#[test]
+fn a_video_payload_is_prompt_model_and_extras() {
+    let mut c = cfg();
+    c.kind = EndpointKind::VideoGeneration;
+    c.extra_inputs = parse_extra_inputs(&["size:1280x720".into(), "seconds:4".into()]).unwrap();
+    let p = c.payload("a red fox", None);
+    assert_eq!(
+        p,
+        json!({"prompt": "a red fox", "model": "black-forest-labs/FLUX.1-dev", "size": "1280x720", "seconds": 4})
+    );
 }

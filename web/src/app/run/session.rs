@@ -158,6 +158,7 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
         headers: Vec::new(),
         extra_inputs,
         streaming: false,
+        kind: Default::default(),
     };
     let seed = f.seed.unwrap_or_else(random_u64);
     let tokenizer = gpt2()
@@ -229,6 +230,7 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
             raw: true,
         },
         validate_images: Default::default(),
+        video: Default::default(),
     };
     let input_config = json!({
         "endpoint": {"model_names": [endpoint.model], "type": "image_generation",
