@@ -14,7 +14,7 @@ mod summary;
 mod video;
 
 pub use column::{Spill, BLOCK as SPILL_BLOCK};
-pub use report::{ImageReport, SizeSummary};
+pub use report::{ImageReport, SizeSummary, VideoShape};
 pub use summary::SummaryBuilder;
 
 use serde::Serialize;

@@ -1,11 +1,12 @@
 //! The artifact directory of one run, laid out as AIPerf's:
-//! `<artifact-dir>/<model>-openai-image_generation-<stimulus>/` with
+//! `<artifact-dir>/<model>-openai-<endpoint type>-<stimulus>/` with
 //! `inputs.json`, `profile_export.jsonl` (records), `profile_export_raw.jsonl`
 //! (raw), `profile_export_imgperf.{json,csv}` (summary) and `logs/imgperf.log`.
 //! [`ArtifactSink`] writes each finished request as it arrives (bounded
 //! buffers), so memory does not grow with the run.
 
 use anyhow::Context;
+use imgperf_core::endpoint::EndpointKind;
 use imgperf_core::metrics::SummaryBuilder;
 use imgperf_core::record::Phase;
 use imgperf_core::runner::{Completed, RecordSink};
@@ -14,11 +15,13 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Name of the per-run directory: model with `/` → `_`, endpoint, stimulus.
-pub fn run_dir_name(model: &str, stimulus: &str) -> String {
+/// Name of the per-run directory: model with `/` → `_`, endpoint type
+/// (`image_generation`, `video_generation`), stimulus.
+pub fn run_dir_name(model: &str, kind: EndpointKind, stimulus: &str) -> String {
     format!(
-        "{}-openai-image_generation-{}",
+        "{}-openai-{}-{}",
         model.replace('/', "_"),
+        kind.name(),
         stimulus
     )
 }

@@ -21,9 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a benchmark (AIPerf-compatible flags).
     Profile(Box<ProfileArgs>),
-    /// Run the embedded mock image server.
+    /// Run the embedded mock image and video server.
     ServeMock(Box<MockArgs>),
-    /// Save the images of a raw export (`--export-level raw`) as files.
+    /// Save the images and videos of a raw export (`--export-level raw`) as files.
     Extract(ExtractArgs),
     /// Merge the shards of one benchmark (`profile --shard`) into one run with exact statistics.
     Merge(crate::merge::MergeArgs),
@@ -64,10 +64,11 @@ pub struct ProfileArgs {
         help_heading = "Endpoint"
     )]
     pub model: Option<String>,
-    /// Endpoint type; imgperf speaks `image_generation` (OpenAI Images API).
+    /// Endpoint type: `image_generation` (OpenAI Images API) or `video_generation`
+    /// (OpenAI Videos API: each request a job submitted, polled to its end, its MP4 fetched and checked).
     #[arg(long, default_value = "image_generation", help_heading = "Endpoint")]
     pub endpoint_type: String,
-    /// Path override for the endpoint (default /v1/images/generations).
+    /// Path override for the endpoint (default /v1/images/generations, or /v1/videos for video).
     #[arg(
         long = "endpoint",
         alias = "custom-endpoint",
@@ -239,12 +240,29 @@ pub struct ProfileArgs {
     /// Check every output image from its header (format, dimensions, completeness) against the
     /// request (`n`, `size`, `output_format`): `warn` records mismatches on the request, `strict`
     /// also makes them an error, `off` checks nothing.
-    #[arg(long, default_value = "warn", value_parser = ["off", "warn", "strict"], help_heading = "Images")]
+    /// Videos: the MP4's size, frame count, frame rate and duration against `size`,
+    /// `num_frames` (or `seconds` x `fps`), `fps` and `seconds`; `--validate-output` is the same flag.
+    #[arg(long, alias = "validate-output", default_value = "warn", value_parser = ["off", "warn", "strict"], help_heading = "Images")]
     pub validate_images: String,
     /// Service-level objectives, `metric:max_ms` pairs separated by spaces (e.g.
     /// "request_latency:15000 time_to_first_image:2000"): adds good request count, goodput and SLO attainment.
     #[arg(long, help_heading = "Images")]
     pub goodput: Option<String>,
+
+    // ---- Video ----
+    /// Seconds between the starts of two status polls of a video job (one poll in flight per job).
+    #[arg(
+        long,
+        env = "AIPERF_HTTP_VIDEO_POLL_INTERVAL",
+        default_value_t = imgperf_core::video::DEFAULT_POLL_INTERVAL_S,
+        help_heading = "Video"
+    )]
+    pub video_poll_interval: f64,
+    /// Fetch each video's MP4 as part of the request and count it in the latency (as AIPerf).
+    /// Without it the MP4 is still fetched after completion to check it (not counted), unless
+    /// --validate-images off; the raw export keeps the MP4's bytes only with this flag.
+    #[arg(long, help_heading = "Video")]
+    pub download_video_content: bool,
 
     // ---- Sweep ----
     /// Run a grid of benchmarks: KEY=V1,V2,... per axis, repeatable (the grid is every combination).

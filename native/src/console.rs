@@ -31,7 +31,7 @@ pub fn metrics_table(summary: &Summary) -> String {
         .next()
         .map(|l| l.chars().count())
         .unwrap_or(80);
-    format!("{:^width$}\n{t}", table::TITLE, width = width)
+    format!("{:^width$}\n{t}", table::title(summary), width = width)
 }
 
 fn plain_table(header: Vec<String>, rows: Vec<Vec<String>>) -> Table {
@@ -92,10 +92,32 @@ pub fn size_table(report: &ImageReport) -> Option<String> {
     Some(format!("Per requested size\n{}", plain_table(header, rows)))
 }
 
-/// What the image checks saw: images by format and dimensions, then issues
-/// grouped by kind and message.
+/// What the image (or video) checks saw: images by format and dimensions,
+/// videos by codec, size, frames and rate, then issues grouped by kind and message.
 pub fn image_lines(report: &ImageReport) -> Vec<String> {
     let mut out = Vec::new();
+    if !report.videos.is_empty() {
+        let shapes: Vec<String> = report
+            .videos
+            .iter()
+            .map(|(v, n)| {
+                let fps = v.fps_milli as f64 / 1000.0;
+                format!(
+                    "{n} × {} {}x{}, {} frames at {fps} fps ({:.2} s)",
+                    v.codec,
+                    v.width,
+                    v.height,
+                    v.frames,
+                    if fps > 0.0 {
+                        v.frames as f64 / fps
+                    } else {
+                        0.0
+                    }
+                )
+            })
+            .collect();
+        out.push(format!("Output videos: {}", shapes.join(", ")));
+    }
     if !report.shapes.is_empty() {
         let shapes: Vec<String> = report
             .shapes
@@ -106,7 +128,12 @@ pub fn image_lines(report: &ImageReport) -> Vec<String> {
     }
     if !report.issues.is_empty() {
         let total: u64 = report.issues.iter().map(|(_, _, n)| n).sum();
-        out.push(format!("Image issues ({total}):"));
+        let what = if report.video_jobs > 0 {
+            "Video"
+        } else {
+            "Image"
+        };
+        out.push(format!("{what} issues ({total}):"));
         for (kind, message, n) in &report.issues {
             out.push(format!("  {n} × {}: {message}", kind.name()));
         }

@@ -7,6 +7,13 @@
 //! array. (Should a record hold several responses with images, the second and
 //! later ones are written as `image_{line:04}_r{response:02}_{index:02}.ext`.)
 //! The export is read one line at a time, so multi-GB files are fine.
+//!
+//! Video runs (`--endpoint-type video_generation`): each job's MP4 is saved
+//! as `{id}.mp4`, from the export when it holds the bytes
+//! (`--download-video-content`), else fetched from the job's content URL
+//! ([`video`]).
+
+pub mod video;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -32,6 +39,9 @@ pub struct ExtractArgs {
     /// Directory to write the images to (created if missing) [default: extracted_images]
     #[arg(value_name = "OUT_DIR")]
     pub out_dir: Option<PathBuf>,
+    /// API key for fetching videos whose bytes the export does not hold.
+    #[arg(long, env = "IMGPERF_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 /// One line of the raw export; only what extraction needs.
@@ -47,9 +57,30 @@ struct RawResponse {
     text: Option<String>,
 }
 
-/// Extracts every `b64_json` image of the raw export; returns how many files
-/// were written. Prints `Extracted: <absolute path>` per image.
+/// Extracts every image and video of the raw export, fetching the videos
+/// whose bytes it does not hold; returns how many files were written.
+pub async fn run_extract_all(args: &ExtractArgs) -> anyhow::Result<usize> {
+    let (written, pending) = scan(args)?;
+    let fetched = video::fetch(&pending, args.api_key.as_deref()).await?;
+    Ok(written + fetched)
+}
+
+/// Extracts every `b64_json` image (and every MP4 held in the export) of the
+/// raw export; returns how many files were written. Prints
+/// `Extracted: <absolute path>` per file. Videos to fetch are left out: see
+/// [`run_extract_all`].
 pub fn run_extract(args: &ExtractArgs) -> anyhow::Result<usize> {
+    let (written, pending) = scan(args)?;
+    if !pending.is_empty() {
+        eprintln!(
+            "note: {} videos are not in the export and were not fetched",
+            pending.len()
+        );
+    }
+    Ok(written)
+}
+
+fn scan(args: &ExtractArgs) -> anyhow::Result<(usize, Vec<video::Pending>)> {
     let raw_file = args
         .raw_file
         .clone()
@@ -75,6 +106,7 @@ pub fn run_extract(args: &ExtractArgs) -> anyhow::Result<usize> {
     let mut line = String::new();
     let mut line_no = 0usize;
     let mut written = 0usize;
+    let mut pending = Vec::new();
     loop {
         line.clear();
         line_no += 1;
@@ -94,16 +126,20 @@ pub fn run_extract(args: &ExtractArgs) -> anyhow::Result<usize> {
             let Some(text) = resp.text.as_deref() else {
                 continue;
             };
-            written += extract_body(text, &out_dir, line_no, resp_no, &raw_file)?;
+            match video::take(text, &out_dir, line_no)? {
+                Some(None) => written += 1,
+                Some(Some(p)) => pending.push(p),
+                None => written += extract_body(text, &out_dir, line_no, resp_no, &raw_file)?,
+            }
         }
     }
-    if written == 0 {
+    if written == 0 && pending.is_empty() {
         eprintln!(
             "warning: no b64_json images found in {} (were the images returned as URLs?)",
             raw_file.display()
         );
     }
-    Ok(written)
+    Ok((written, pending))
 }
 
 /// Writes the images of one response body; returns how many.

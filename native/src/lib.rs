@@ -34,8 +34,8 @@ pub async fn run(cli: Cli, argv: &[String]) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Extract(args) => {
-            let n = extract::run_extract(&args)?;
-            eprintln!("{n} images extracted");
+            let n = extract::run_extract_all(&args).await?;
+            eprintln!("{n} files extracted");
             Ok(0)
         }
     }

@@ -5,15 +5,17 @@
 //! through FIFO generation slots with optional dynamic batching and a warm-up
 //! gate; real images, deterministic from prompt and seed, cached so the mock
 //! is never the bottleneck; the wire dialects of OpenAI, SGLang and vLLM-Omni
-//! (generations, multipart edits, `/v1/images/{id}/content`, `/v1/models`,
-//! `/health`); CORS modes; injected faults by rate or schedule; and a truth
-//! log of what the server saw, for checking clients against.
+//! (generations, multipart edits, `/v1/images/{id}/content`, video jobs on
+//! `/v1/videos` with real H.264 MP4s, `/v1/models`, `/health`); CORS modes;
+//! injected faults by rate or schedule; and a truth log of what the server
+//! saw, for checking clients against.
 //!
 //! Submodules: [`args`] (options), `latency` (model and slots), `picture`
 //! (images and cache), `request` (parsing per dialect), `dialect` (wire
-//! shapes), `handlers` (image routes), `stream` (OpenAI SSE), `faults`,
-//! `cors`, `truth` (ground truth), `body` (zero-copy bodies) and `serve`
-//! (the accept loop, which can close a connection the way uvicorn does).
+//! shapes), `handlers` (image routes), `video` (video jobs and MP4s),
+//! `stream` (OpenAI SSE), `faults`, `cors`, `truth` (ground truth), `body`
+//! (zero-copy bodies) and `serve` (the accept loop, which can close a
+//! connection the way uvicorn does).
 
 mod args;
 mod body;
@@ -27,6 +29,7 @@ mod request;
 mod serve;
 mod stream;
 mod truth;
+mod video;
 
 pub use args::{CorsMode, Dialect, MockArgs};
 pub use faults::{FaultAt, FaultKind, FaultRate};
@@ -59,11 +62,14 @@ pub(crate) struct Shared {
     slots: latency::Slots,
     faults: faults::Faults,
     store: handlers::Store,
+    /// Video jobs by id, and their MP4s.
+    videos: video::Jobs,
+    video_cache: video::Cache,
     /// Image requests wait until then (`--warmup-s`).
     gate: tokio::time::Instant,
     started_unix: u64,
     truth: Option<Arc<truth::TruthLog>>,
-    /// Image requests received (valid or not); also their numbering.
+    /// Image requests and video submits received (valid or not); also their numbering.
     requests: AtomicU64,
     /// Image requests answered with images.
     served: AtomicU64,
@@ -111,6 +117,8 @@ impl MockServer {
             slots: latency::Slots::new(args),
             faults: faults::Faults::new(&args.faults, &args.fault_at, args.seed),
             store: handlers::Store::default(),
+            videos: video::Jobs::default(),
+            video_cache: video::Cache::default(),
             gate: tokio::time::Instant::now() + Duration::from_secs_f64(args.warmup_s),
             started_unix: handlers::unix_now(),
             truth,
@@ -248,6 +256,9 @@ fn router(shared: Arc<Shared>) -> Router {
             post(handlers::edits).layer(DefaultBodyLimit::max(EDIT_BODY_LIMIT)),
         )
         .route("/v1/images/{id}/content", get(handlers::content))
+        .route("/v1/videos", post(video::submit))
+        .route("/v1/videos/{id}", get(video::status))
+        .route("/v1/videos/{id}/content", get(video::content))
         .route("/v1/models", get(models))
         .route("/health", get(health))
         .fallback(not_found)

@@ -24,6 +24,7 @@ use imgperf_core::plan::Workload;
 use imgperf_core::runner::{self, Arrivals, RunPlan, RunSettings};
 use imgperf_core::schedule::concurrency_ramp;
 use imgperf_core::stop::StopSignal;
+use imgperf_core::video::VideoSettings;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use inputs::{arrivals, prompts, tokenizer_for};
 use std::io::IsTerminal;
@@ -130,7 +131,7 @@ pub(crate) async fn run_one(
             .await
             .context("cannot start the embedded mock server")?;
         eprintln!(
-            "imgperf: target is the EMBEDDED MOCK image server at {} (simulated images, {} ms per request, no queueing; not a real model)",
+            "imgperf: target is the EMBEDDED MOCK server at {} (simulated images and videos, {} ms per request, no queueing; not a real model)",
             server.base_url(),
             args.mock_latency_ms
         );
@@ -146,7 +147,7 @@ pub(crate) async fn run_one(
     drop((tokenizer, prompts));
     crate::memory::release_freed_heap_soon();
     let dir = place.dir.clone().unwrap_or_else(|| {
-        let name = artifacts::run_dir_name(&v.endpoint.model, &args.stimulus());
+        let name = artifacts::run_dir_name(&v.endpoint.model, v.endpoint.kind, &args.stimulus());
         args.artifact_dir.join(name + &scale.dir_suffix())
     });
     let paths = ArtifactPaths::new(dir, args.profile_export_prefix.as_deref());
@@ -225,6 +226,11 @@ pub(crate) async fn run_one(
         id_seed: rand::random(),
         export: ExportLines { records, raw },
         validate_images: v.validate_images,
+        video: VideoSettings {
+            poll_interval_ns: v.poll_interval_ns,
+            download_content: args.download_video_content,
+            timeout_ns: v.timeout.as_nanos() as u64,
+        },
     };
     let stop = StopSignal::new();
     let ctrl_c = tokio::spawn({

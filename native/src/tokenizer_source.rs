@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 const VENDORED_GPT2: &[u8] = include_bytes!("../../data/gpt2/tokenizer.json");
 
 /// Names served by the vendored GPT-2 tokenizer.
-const VENDORED_NAMES: [&str; 2] = ["gpt2", "openai-community/gpt2"];
+/// `builtin` is AIPerf's name for its bundled tokenizer (its video tutorial uses it).
+const VENDORED_NAMES: [&str; 3] = ["gpt2", "openai-community/gpt2", "builtin"];
 
 /// The environment that locates the Hugging Face cache.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -70,6 +70,7 @@ fn args(raw: &Path, out: &Path) -> ExtractArgs {
     ExtractArgs {
         raw_file: Some(raw.to_path_buf()),
         out_dir: Some(out.to_path_buf()),
+        api_key: None,
     }
 }
 

@@ -87,6 +87,17 @@ pub fn add_image_report(summary: &mut Value, report: &ImageReport) {
             .collect();
         out.insert("per_size".into(), Value::Array(sizes));
     }
+    if !report.videos.is_empty() {
+        let videos: Vec<Value> = report
+            .videos
+            .iter()
+            .map(|(v, n)| {
+                json!({"codec": v.codec, "width": v.width, "height": v.height,
+                    "frames": v.frames, "fps": v.fps_milli as f64 / 1000.0, "count": n})
+            })
+            .collect();
+        out.insert("output_videos".into(), Value::Array(videos));
+    }
     if report.stream_requested > 0 {
         out.insert(
             "streaming".into(),

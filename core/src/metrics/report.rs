@@ -50,6 +50,26 @@ pub struct ImageReport {
     pub stream_requested: u64,
     /// Of those, answered with plain JSON (the server ignored `stream`).
     pub stream_ignored: u64,
+    /// Successful video jobs' MP4s by codec, size, frames and frame rate,
+    /// most frequent first.
+    pub videos: Vec<(VideoShape, u64)>,
+    /// Requests that were video jobs (the issues are about videos).
+    pub video_jobs: u64,
+}
+
+/// What an MP4 is, for grouping.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct VideoShape {
+    /// ffprobe's codec name (`h264`).
+    pub codec: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Frames.
+    pub frames: u64,
+    /// Frames per second, in thousandths (exact grouping).
+    pub fps_milli: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,6 +91,8 @@ pub(super) struct ReportBuilder {
     sizes: BTreeMap<String, SizeAcc>,
     stream_requested: u64,
     stream_ignored: u64,
+    videos: BTreeMap<VideoShape, u64>,
+    video_jobs: u64,
 }
 
 fn sorted<K: Ord + Clone>(map: &BTreeMap<K, u64>) -> Vec<(K, u64)> {
@@ -87,6 +109,7 @@ impl ReportBuilder {
         columns: &mut Columns,
     ) {
         let o = &rec.output;
+        self.video_jobs += u64::from(o.video.is_some());
         for i in &o.issues {
             *self.issues.entry((i.kind, i.message.clone())).or_insert(0) += 1;
         }
@@ -106,6 +129,16 @@ impl ReportBuilder {
         if !rec.is_valid() {
             acc.failed += 1;
             return;
+        }
+        if let Some(m) = o.video.as_ref().and_then(|v| v.mp4.as_ref()) {
+            let shape = VideoShape {
+                codec: m.codec.clone(),
+                width: m.width,
+                height: m.height,
+                frames: m.frames,
+                fps_milli: (m.fps * 1000.0).round() as u64,
+            };
+            *self.videos.entry(shape).or_insert(0) += 1;
         }
         for img in &o.images {
             *self
@@ -162,6 +195,8 @@ impl ReportBuilder {
             per_size,
             stream_requested: self.stream_requested,
             stream_ignored: self.stream_ignored,
+            videos: sorted(&self.videos),
+            video_jobs: self.video_jobs,
         }
     }
 }

@@ -65,11 +65,23 @@ Fault kinds (--fault KIND:RATE, --fault-at KIND:N[-M]):
   malformed-json   200 whose JSON body is cut short by one byte
   truncated-b64    200 whose base64 image is cut (invalid base64, partial image)
   wrong-size       200 with an image half the requested width and height
+                   (videos: an MP4 of half the size; truncated-b64: half an MP4)
+  failed           video job ends `failed` halfway through its generation
+  stuck            video job stays `in_progress` for ever
+  poll-500         video job's first status poll answers 500
+  content-404      video job's content answers 404 after completion
+
+Video jobs (POST /v1/videos, GET /v1/videos/{id}, GET /v1/videos/{id}/content):
+(video-overhead-ms + steps x video-step-ms x frames x W*H/1024^2) x jitter / speedup,
+in the same FIFO slots as images. Real H.264 MP4s of the size, frames and rate
+asked (sglang: 832x480, 4 s at 24 fps by default, 4k+1 frames, sizes rounded up
+to multiples of 16 in the MP4).
 
 Examples:
   imgperf serve-mock --port 30000 --dialect sglang --speedup 10
   imgperf serve-mock --latency-ms 500 --slots 4 --cors any
-  imgperf serve-mock --fault 429:0.05 --fault drop:0.01 --seed 7 --truth-log truth.jsonl";
+  imgperf serve-mock --fault 429:0.05 --fault drop:0.01 --seed 7 --truth-log truth.jsonl
+  imgperf serve-mock --port 30010 --dialect sglang --speedup 20";
 
 /// Options of the mock image server (`imgperf serve-mock`).
 #[derive(Debug, Clone, clap::Args)]
@@ -143,6 +155,17 @@ pub struct MockArgs {
         help_heading = "Latency"
     )]
     pub warmup_s: f64,
+    /// Video jobs: time of one denoising step of one 1024x1024 frame, in ms (a job
+    /// takes overhead + steps x this x frames x W*H/1024^2; Wan2.1 on one H100-like GPU).
+    #[arg(long, default_value_t = 10.0, help_heading = "Video")]
+    pub video_step_ms: f64,
+    /// Video jobs: fixed cost per job (text encoding, VAE decode, MP4 encoding), in ms.
+    #[arg(long, default_value_t = 2000.0, help_heading = "Video")]
+    pub video_overhead_ms: f64,
+    /// Video jobs: steps when a job has no `num_inference_steps`.
+    #[arg(long, default_value_t = 50, help_heading = "Video")]
+    pub video_steps: u32,
+
     /// Seed of the jitter and fault draws (same seed and arrival order, same run).
     #[arg(long, default_value_t = 0, help_heading = "Latency")]
     pub seed: u64,
@@ -202,6 +225,8 @@ impl MockArgs {
             ("--batch-cost", self.batch_cost),
             ("--warmup-s", self.warmup_s),
             ("--stall-s", self.stall_s),
+            ("--video-step-ms", self.video_step_ms),
+            ("--video-overhead-ms", self.video_overhead_ms),
         ] {
             ensure!(
                 v.is_finite() && v >= 0.0,
@@ -249,6 +274,9 @@ impl Default for MockArgs {
             batch_window_ms: 20.0,
             batch_cost: 0.8,
             warmup_s: 0.0,
+            video_step_ms: 10.0,
+            video_overhead_ms: 2000.0,
+            video_steps: 50,
             seed: 0,
             faults: Vec::new(),
             fault_at: Vec::new(),

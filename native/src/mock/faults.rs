@@ -34,11 +34,19 @@ pub enum FaultKind {
     TruncatedB64,
     /// A 200 whose image is half the requested width and height.
     WrongSize,
+    /// A video job that ends `failed` halfway through its generation.
+    Failed,
+    /// A video job that stays `in_progress` for ever.
+    Stuck,
+    /// A video job whose first status poll gets a 500.
+    PollError,
+    /// A video job whose content answers 404 after completion.
+    ContentMissing,
 }
 
 impl FaultKind {
     /// Every kind, in the order of the help text.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::BadRequest,
         FaultKind::Unprocessable,
         FaultKind::TooManyRequests,
@@ -51,6 +59,10 @@ impl FaultKind {
         FaultKind::MalformedJson,
         FaultKind::TruncatedB64,
         FaultKind::WrongSize,
+        FaultKind::Failed,
+        FaultKind::Stuck,
+        FaultKind::PollError,
+        FaultKind::ContentMissing,
     ];
 
     /// Name as typed on the command line and written in the truth log.
@@ -68,6 +80,10 @@ impl FaultKind {
             FaultKind::MalformedJson => "malformed-json",
             FaultKind::TruncatedB64 => "truncated-b64",
             FaultKind::WrongSize => "wrong-size",
+            FaultKind::Failed => "failed",
+            FaultKind::Stuck => "stuck",
+            FaultKind::PollError => "poll-500",
+            FaultKind::ContentMissing => "content-404",
         }
     }
 

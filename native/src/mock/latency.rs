@@ -36,6 +36,9 @@ pub(crate) struct Model {
     jitter: f64,
     speedup: f64,
     seed: u64,
+    video_step_ms: f64,
+    video_overhead_ms: f64,
+    video_steps: u32,
 }
 
 impl Model {
@@ -49,6 +52,36 @@ impl Model {
             jitter: args.jitter,
             speedup: args.speedup,
             seed: args.seed,
+            video_step_ms: args.video_step_ms,
+            video_overhead_ms: args.video_overhead_ms,
+            video_steps: args.video_steps,
+        }
+    }
+
+    /// Service time of video job number `seq`: overhead + steps × step time
+    /// × frames × W·H/1024², with the same jitter and speedup as images.
+    pub(crate) fn video_service(
+        &self,
+        width: u32,
+        height: u32,
+        frames: u32,
+        steps: Option<u32>,
+        seq: u64,
+    ) -> Duration {
+        if let Some(fixed) = self.fixed {
+            return fixed;
+        }
+        let steps = f64::from(steps.unwrap_or(self.video_steps));
+        let scale = f64::from(width) * f64::from(height) / REFERENCE_PIXELS * f64::from(frames);
+        let ms = self.video_overhead_ms + steps * self.video_step_ms * scale;
+        Duration::from_secs_f64((ms * self.jitter_factor(seq) / self.speedup).max(0.0) / 1000.0)
+    }
+
+    fn jitter_factor(&self, seq: u64) -> f64 {
+        if self.jitter > 0.0 {
+            (1.0 + self.jitter * normal(self.seed, seq)).clamp(0.05, 3.0)
+        } else {
+            1.0
         }
     }
 
@@ -60,12 +93,7 @@ impl Model {
         let steps = f64::from(work.steps.unwrap_or(self.steps));
         let scale = f64::from(work.width) * f64::from(work.height) / REFERENCE_PIXELS;
         let ms = (self.overhead_ms + steps * self.step_ms * scale) * work.n as f64;
-        let factor = if self.jitter > 0.0 {
-            (1.0 + self.jitter * normal(self.seed, seq)).clamp(0.05, 3.0)
-        } else {
-            1.0
-        };
-        Duration::from_secs_f64((ms * factor / self.speedup).max(0.0) / 1000.0)
+        Duration::from_secs_f64((ms * self.jitter_factor(seq) / self.speedup).max(0.0) / 1000.0)
     }
 
     /// One line for the start-up banner.

@@ -4,12 +4,11 @@
 use crate::cli::ProfileArgs;
 use anyhow::bail;
 use imgperf_core::dataset::parse_dataset_type;
+use imgperf_core::endpoint::EndpointKind;
 use imgperf_core::goodput::Goodput;
 use imgperf_core::measure::ValidateImages;
 use imgperf_core::plan::SamplingStrategy;
-use imgperf_core::request::{
-    normalize_base_url, parse_extra_inputs, parse_header, EndpointConfig, DEFAULT_ENDPOINT,
-};
+use imgperf_core::request::{normalize_base_url, parse_extra_inputs, parse_header, EndpointConfig};
 use imgperf_core::runner::Cancellation;
 use imgperf_core::schedule::{ArrivalPattern, RateSpec};
 use serde_json::json;
@@ -29,6 +28,8 @@ pub(crate) struct Validated {
     pub validate_images: ValidateImages,
     /// `--goodput`.
     pub goodput: Option<Goodput>,
+    /// `--video-poll-interval`, in ns.
+    pub poll_interval_ns: u64,
 }
 
 pub(crate) fn seconds(flag: &str, v: f64) -> anyhow::Result<u64> {
@@ -89,11 +90,13 @@ fn load_flags(args: &ProfileArgs) -> anyhow::Result<(Option<RateSpec>, Option<Ca
 }
 
 pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
-    if args.endpoint_type != "image_generation" {
-        bail!(
-            "unknown --endpoint-type {:?}: imgperf benchmarks the OpenAI Images API; use --endpoint-type image_generation",
-            args.endpoint_type
-        );
+    let kind = EndpointKind::parse(&args.endpoint_type).map_err(anyhow::Error::msg)?;
+    if kind.is_video() && args.streaming {
+        bail!("--streaming does not apply to --endpoint-type video_generation: a video job is polled, not streamed; drop --streaming");
+    }
+    let p = args.video_poll_interval;
+    if !(p > 0.0 && p <= 3600.0) {
+        bail!("--video-poll-interval (or AIPERF_HTTP_VIDEO_POLL_INTERVAL) must be a number of seconds above 0 and at most 3600, got {p}");
     }
     parse_dataset_type(&args.custom_dataset_type).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sampling =
@@ -151,12 +154,13 @@ pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
         endpoint_path: args
             .endpoint
             .clone()
-            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
+            .unwrap_or_else(|| kind.default_path().to_owned()),
         model,
         api_key: args.api_key.clone().filter(|k| !k.is_empty()),
         headers,
         extra_inputs,
         streaming: args.streaming,
+        kind,
     };
     let validate_images =
         ValidateImages::parse(&args.validate_images).map_err(anyhow::Error::msg)?;
@@ -175,6 +179,7 @@ pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
         cancellation,
         validate_images,
         goodput,
+        poll_interval_ns: (p * 1e9).round() as u64,
     })
 }
 
@@ -187,7 +192,7 @@ pub(crate) fn input_config(
     json!({
         "endpoint": {
             "model_names": [v.endpoint.model],
-            "type": "image_generation",
+            "type": v.endpoint.kind.name(),
             "custom_endpoint": v.endpoint.endpoint_path,
             "urls": v.endpoint.urls,
             "streaming": v.endpoint.streaming,
@@ -210,5 +215,9 @@ pub(crate) fn input_config(
         "output": {"export_level": format!("{:?}", args.export_level).to_lowercase()},
         "images": {"validate_images": v.validate_images.name()},
         "goodput": v.goodput.as_ref().map(Goodput::spec),
+        "video": v.endpoint.kind.is_video().then(|| json!({
+            "poll_interval_s": args.video_poll_interval,
+            "download_video_content": args.download_video_content,
+        })),
     })
 }

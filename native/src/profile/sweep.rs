@@ -67,10 +67,11 @@ pub(crate) async fn run_sweep(
         points.push(a);
     }
     let model = args.model.clone().unwrap_or_else(|| MOCK_MODEL.to_owned());
-    let root = args.artifact_dir.join(format!(
-        "{}-openai-image_generation-sweep",
-        model.replace('/', "_")
-    ));
+    let kind = imgperf_core::endpoint::EndpointKind::parse(&args.endpoint_type)
+        .map_err(anyhow::Error::msg)?;
+    let root = args
+        .artifact_dir
+        .join(crate::artifacts::run_dir_name(&model, kind, "sweep"));
     std::fs::create_dir_all(&root)
         .with_context(|| format!("cannot create sweep directory {}", root.display()))?;
     let mut done: Vec<(usize, String, ProfileReport)> = Vec::new();

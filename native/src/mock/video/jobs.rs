@@ -1,0 +1,180 @@
+//! The mock's video jobs: what each asked, a state machine driven by the
+//! clock (queued until its generation slot starts, in progress while it
+//! holds the slot, then completed, or failed or stuck by a fault), the job
+//! store behind `/v1/videos/{id}`, and the MP4 cache.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use super::super::faults::FaultKind;
+use super::super::latency::Served;
+use super::encode;
+
+/// Jobs remembered; the oldest is forgotten past this.
+const STORE_ENTRIES: usize = 10_000;
+/// MP4s kept; the oldest is forgotten past this.
+const CACHE_ENTRIES: usize = 32;
+
+/// What a job makes.
+#[derive(Debug, Clone)]
+pub(crate) struct Spec {
+    pub model: String,
+    /// `size` as the job reports it (as asked, or the dialect's default).
+    pub size_label: String,
+    /// `seconds` as the job reports it (a string, as SGLang and OpenAI echo it).
+    pub seconds_label: String,
+    /// The MP4's dimensions, frames and rate.
+    pub key: Key,
+}
+
+/// Which MP4: size, frames, rate (in thousandths) and picture variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+    pub fps_milli: u32,
+    pub variant: u32,
+}
+
+/// Where a job stands at some instant.
+#[derive(Debug, Clone)]
+pub(crate) enum Stage {
+    Queued,
+    InProgress { progress: u32 },
+    Completed { served: Served },
+    Failed { progress: u32 },
+}
+
+/// One submitted job.
+pub(crate) struct Job {
+    pub id: String,
+    pub spec: Spec,
+    pub fault: Option<FaultKind>,
+    pub created_unix: u64,
+    /// Set when its generation slot starts.
+    served: Mutex<Option<Served>>,
+    polls: Mutex<u32>,
+}
+
+impl Job {
+    pub(crate) fn new(id: String, spec: Spec, fault: Option<FaultKind>, created_unix: u64) -> Job {
+        Job {
+            id,
+            spec,
+            fault,
+            created_unix,
+            served: Mutex::new(None),
+            polls: Mutex::new(0),
+        }
+    }
+
+    pub(crate) fn start(&self, served: Served) {
+        *self.served.lock().unwrap_or_else(|e| e.into_inner()) = Some(served);
+    }
+
+    /// Count a status poll; its number (1-based).
+    pub(crate) fn poll(&self) -> u32 {
+        let mut n = self.polls.lock().unwrap_or_else(|e| e.into_inner());
+        *n += 1;
+        *n
+    }
+
+    /// The stage at `now`: progress grows with the slot's time (99 while
+    /// "encoding", the last 2%); a `failed` fault ends the job at half its
+    /// time, a `stuck` one freezes it at 50% for ever.
+    pub(crate) fn stage(&self, now: Instant) -> Stage {
+        let Some(s) = *self.served.lock().unwrap_or_else(|e| e.into_inner()) else {
+            return Stage::Queued;
+        };
+        let total = (s.end - s.start).as_secs_f64();
+        let done = if now <= s.start {
+            0.0
+        } else if total > 0.0 {
+            ((now - s.start).as_secs_f64() / total).min(1.0)
+        } else {
+            1.0
+        };
+        match self.fault {
+            Some(FaultKind::Failed) if done >= 0.5 => Stage::Failed { progress: 50 },
+            Some(FaultKind::Stuck) => Stage::InProgress {
+                progress: (done * 100.0).min(50.0) as u32,
+            },
+            _ if done >= 1.0 => Stage::Completed { served: s },
+            _ if done >= 0.98 => Stage::InProgress { progress: 99 },
+            _ => Stage::InProgress {
+                progress: (done * 100.0) as u32,
+            },
+        }
+    }
+}
+
+/// Jobs by id, the oldest forgotten past [`STORE_ENTRIES`].
+#[derive(Default)]
+pub(crate) struct Jobs {
+    inner: Mutex<(HashMap<String, Arc<Job>>, VecDeque<String>)>,
+}
+
+impl Jobs {
+    pub(crate) fn insert(&self, job: Arc<Job>) {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, order) = &mut *guard;
+        if order.len() >= STORE_ENTRIES {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+        order.push_back(job.id.clone());
+        map.insert(job.id.clone(), job);
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Job>> {
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0.get(id).cloned()
+    }
+}
+
+type Cell = Arc<OnceCell<Bytes>>;
+
+/// Encoded MP4s, shared by all jobs: same prompt, seed, size, frames and
+/// rate, same file, encoded once.
+#[derive(Default)]
+pub(crate) struct Cache {
+    inner: Mutex<(HashMap<Key, Cell>, VecDeque<Key>)>,
+}
+
+impl Cache {
+    /// The MP4 of `key`, encoded on first use on the blocking pool.
+    pub(crate) async fn get(&self, key: Key) -> anyhow::Result<Bytes> {
+        let cell = {
+            let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let (map, order) = &mut *guard;
+            if let Some(c) = map.get(&key) {
+                c.clone()
+            } else {
+                if order.len() >= CACHE_ENTRIES {
+                    if let Some(old) = order.pop_front() {
+                        map.remove(&old);
+                    }
+                }
+                order.push_back(key);
+                map.entry(key).or_default().clone()
+            }
+        };
+        let bytes = cell
+            .get_or_try_init(|| async move {
+                let fps = f64::from(key.fps_milli) / 1000.0;
+                let task = tokio::task::spawn_blocking(move || {
+                    encode::mp4(key.width, key.height, key.frames, fps, key.variant)
+                });
+                anyhow::Ok(Bytes::from(task.await.context("MP4 encoder task failed")?))
+            })
+            .await?;
+        Ok(bytes.clone())
+    }
+}
