@@ -15,6 +15,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 cargo --version
 bash scripts/setup-web.sh
+# ffprobe, the oracle of the video tests' MP4 facts (Debian's ffmpeg).
+if ! command -v ffprobe >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg
+fi
+ffprobe -version | head -1
 # binaryen's wasm-opt (Debian's is too old for trunk's output).
 export PATH="$PWD/web/e2e/node_modules/.bin:$PATH"
 

@@ -1,7 +1,8 @@
 //! One video job, as a request with polls inside the runner's job model:
-//! submit, then one poll at a time, each due one poll interval after the
-//! previous one started (sooner never; later only when a poll outlasts the
-//! interval), until the job says `completed` or `failed`; then the MP4.
+//! submit, then one poll at a time on a fixed cadence (due at the submit's
+//! answer + k × the poll interval; a poll that outlasts the interval only
+//! makes the next one go as soon as its answer is in), until the job says
+//! `completed` or `failed`; then the MP4.
 //! Every step races the job's limit (its cancellation time, or its submit
 //! plus `--request-timeout-seconds`), so a cancelled job stops being polled
 //! and a job that never ends times out; neither hangs.
@@ -230,7 +231,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
         if until(&rt, rt.sleep_until(next), limit).await.is_none() {
             return st.stopped(rt.now_ns(), cancel_at, &settings);
         }
-        next = rt.now_ns() + interval;
+        next += interval;
         let get = HttpRequest {
             method: Method::Get,
             url: poll_url.clone(),
