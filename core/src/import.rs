@@ -19,6 +19,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 mod exact;
+mod video;
 pub use exact::{exact_record, Requested};
 
 /// Which export a line came from.
@@ -133,6 +134,8 @@ struct LineIn {
     responses: Option<Vec<ResponseIn>>,
     #[serde(default)]
     error: Option<ErrorDetails>,
+    #[serde(default)]
+    video: Option<Value>,
 }
 
 /// Parse one line of `profile_export.jsonl` or `profile_export_raw.jsonl`.
@@ -154,6 +157,9 @@ pub fn parse_line(line: &str) -> Result<ImportedLine, ImportError> {
                 .map(|v| v as u64);
             record.response_bytes = num(metrics::RESPONSE_BYTES.tag).unwrap_or(0.0) as u64;
             record.image_count = num(metrics::OUTPUT_IMAGE_COUNT.tag).unwrap_or(0.0) as u32;
+            if let Some(v) = &input.video {
+                record.output = video::from_record(&record, v, num);
+            }
             (LineKind::Records, None, Vec::new())
         }
         (None, Some(responses)) => {
@@ -175,7 +181,9 @@ pub fn parse_line(line: &str) -> Result<ImportedLine, ImportError> {
                 })
                 .collect();
             record.response_bytes = responses.iter().map(|r| r.text.len() as u64).sum();
-            if let Some(status) = record.status {
+            if video::is_video(input.payload.as_ref(), &responses) {
+                record.output = video::from_raw(input.payload.as_ref(), &responses, &arrivals);
+            } else if let Some(status) = record.status {
                 let payload = input.payload.as_ref().unwrap_or(&Value::Null);
                 let (image_count, output) =
                     remeasure(&record, status, payload, &responses, &arrivals);

@@ -17,7 +17,7 @@ pub mod status;
 use crate::images::parse_size;
 use crate::output::{ImageIssue, IssueKind};
 pub use mp4::{Mp4Error, Mp4Facts};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// AIPerf's default poll interval (`AIPERF_HTTP_VIDEO_POLL_INTERVAL`), in seconds.
@@ -49,7 +49,7 @@ impl Default for VideoSettings {
 }
 
 /// What a video payload asks for.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct VideoAsk {
     /// `size` as written (`1280x720`).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,10 +5,10 @@
 //! otherwise frames ÷ duration). Works on any byte slice, so both the CLI
 //! and the browser check the same way; fuzzed (`fuzz/fuzz_targets/mp4_facts.rs`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Facts of an MP4's first video track.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mp4Facts {
     /// `ftyp` major brand (`isom`, `mp42`, ...), when present.
     pub brand: Option<String>,
@@ -307,7 +307,7 @@ fn fragments(data: &[u8], track_id: u32, default_duration: u32) -> Result<(u64, 
                             r.u32()?;
                         }
                         if flags & 0x100 == 0 {
-                            ticks += u64::from(count) * u64::from(duration);
+                            ticks = ticks.saturating_add(u64::from(count) * u64::from(duration));
                             continue;
                         }
                         let per = [0x100, 0x200, 0x400, 0x800]
@@ -315,7 +315,7 @@ fn fragments(data: &[u8], track_id: u32, default_duration: u32) -> Result<(u64, 
                             .filter(|f| flags & **f != 0)
                             .count();
                         for _ in 0..count {
-                            ticks += u64::from(r.u32()?);
+                            ticks = ticks.saturating_add(u64::from(r.u32()?));
                             r.take(4 * (per - 1))?;
                         }
                     }

@@ -332,3 +332,42 @@ fn strict_makes_an_mp4_mismatch_an_error() {
         e.message
     );
 }
+
+#[test]
+fn record_and_raw_lines_read_back_give_the_same_video_metrics() {
+    use crate::import::parse_line;
+    use crate::metrics::{record_metrics, VIDEO_DISTRIBUTION_METRICS};
+    let rt = VirtualRuntime::new();
+    let mut server = FakeVideos::new(&rt, 300 * MS, 500 * MS, Ending::Complete);
+    server.failing_polls = vec![2];
+    let payload = json!({"prompt": "p", "size": "80x48", "seconds": 4, "fps": 24});
+    let (done, _) = run(
+        server,
+        job(payload, settings(false), ValidateImages::Warn, true),
+    );
+    let want: Vec<(&str, f64)> = record_metrics(&done.record)
+        .into_iter()
+        .filter(|(d, _)| VIDEO_DISTRIBUTION_METRICS.contains(d))
+        .map(|(d, v)| (d.tag, v))
+        .collect();
+    assert_eq!(want.len(), 9, "{want:?}");
+    for line in [
+        done.record_line.clone().unwrap(),
+        done.raw_line.as_ref().unwrap().to_string(),
+    ] {
+        let back = parse_line(&line).unwrap().record;
+        let got: Vec<(&str, f64)> = record_metrics(&back)
+            .into_iter()
+            .filter(|(d, _)| VIDEO_DISTRIBUTION_METRICS.contains(d))
+            .map(|(d, v)| (d.tag, v))
+            .collect();
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for ((t, a), (u, b)) in want.iter().zip(&got) {
+            assert_eq!(t, u);
+            assert!((a - b).abs() < 1e-3, "{t}: {a} vs {b}");
+        }
+        // The size mismatch (64x48 served) comes back too.
+        assert_eq!(back.output.issues.len(), 1, "{:?}", back.output.issues);
+        assert_eq!(back.output.server.inference_time_s, Some(1.0));
+    }
+}
