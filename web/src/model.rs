@@ -3,9 +3,10 @@
 //! request for the plots, and its gallery images. [`RunBuilder`] folds
 //! records into one, the same way for both sources.
 
-use imgperf_core::images::{b64_images_in_body, probe};
+use imgperf_core::images::{b64_images_in_body, decode_base64, probe};
 use imgperf_core::metrics::{Summary, SummaryBuilder};
 use imgperf_core::record::{Phase, RequestRecord};
+use imgperf_core::video::mp4;
 use serde_json::Value;
 
 /// One profiling request, for the plots.
@@ -63,6 +64,7 @@ impl GalleryImage {
     pub fn mime(&self) -> &'static str {
         match self.format.as_str() {
             "jpeg" => "image/jpeg",
+            "mp4" => "video/mp4",
             "webp" => "image/webp",
             _ => "image/png",
         }
@@ -175,9 +177,29 @@ pub struct BodyImage {
     pub height: u32,
 }
 
-/// The base64 images of a response body; `keep_bytes` keeps the decoded
-/// bytes (to show them now), else only their facts are kept.
+/// The MP4 a video job's content entry holds (`--download-video-content`).
+fn body_video(text: &str, keep_bytes: bool) -> Option<BodyImage> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let b64 = v["b64_mp4"].as_str()?;
+    let bytes = decode_base64(b64).ok()?;
+    let facts = mp4::facts(&bytes).ok();
+    Some(BodyImage {
+        index: 0,
+        len: bytes.len() as u64,
+        format: "mp4".to_owned(),
+        width: facts.as_ref().map_or(0, |f| f.width),
+        height: facts.as_ref().map_or(0, |f| f.height),
+        bytes: keep_bytes.then_some(bytes),
+    })
+}
+
+/// The base64 images of a response body (or the MP4 of a video job's
+/// content entry, format `mp4`); `keep_bytes` keeps the decoded bytes (to
+/// show them now), else only their facts are kept.
 pub fn body_images(text: &str, keep_bytes: bool) -> Vec<BodyImage> {
+    if text.contains("\"video.content\"") {
+        return body_video(text, keep_bytes).into_iter().collect();
+    }
     let Ok(items) = b64_images_in_body(text) else {
         return Vec::new();
     };

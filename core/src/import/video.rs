@@ -108,7 +108,10 @@ pub(super) fn from_raw(
             v.content_url = p["url"].as_str().map(str::to_owned);
             v.bytes = p["bytes"].as_u64();
             v.mp4 = serde_json::from_value(p["mp4"].clone()).ok();
-            v.download = v.completed_ns.map(|c| (c, *at));
+            v.download = match p["download_ms"].as_f64() {
+                Some(ms) => Some((at.saturating_sub(ms_ns(ms)), *at)),
+                None => v.completed_ns.map(|c| (c, *at)),
+            };
             v.download_counted = p.get("b64_mp4").is_some();
             if let Some(f) = &v.mp4 {
                 issues = video::check(&v.ask, f);

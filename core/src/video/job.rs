@@ -385,6 +385,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
         let mut entry = json!({
             "id": id, "object": "video.content", "status": "completed",
             "url": content_url, "bytes": resp.body.len(),
+            "download_ms": resp.timing.end_ns.saturating_sub(resp.timing.start_ns) as f64 / 1e6,
             "content_type": resp.header("content-type"),
             "mp4": facts.as_ref().ok(),
             "mp4_error": facts.as_ref().err().map(ToString::to_string),

@@ -1,5 +1,5 @@
-//! The image gallery: a page of cards (image, prompt, latency, size,
-//! format). Images of a run in this page are object URLs already; images of
+//! The image gallery: a page of cards (image, or a video job's MP4 as a
+//! `<video>`; prompt, latency, size, format). Images of a run in this page are object URLs already; images of
 //! an opened raw export are read again from their line of the file only
 //! when their card is shown, and released when it goes away, so a gallery
 //! of thousands of images holds one page of them.
@@ -77,9 +77,13 @@ fn Card(image: GalleryImage) -> impl IntoView {
         image.bytes as f64 / 1024.0
     );
     let prompt = image.prompt.clone();
+    let video = image.format == "mp4";
     view! {
         <figure class="gallery-item">
             {move || match (src.get(), failed.get()) {
+                (Some(u), _) if video => view! {
+                    <video src=u title=prompt.clone() controls=true muted=true loop=true playsinline=true preload="metadata"></video>
+                }.into_any(),
                 (Some(u), _) => view! { <img src=u alt=prompt.clone() loading="lazy"/> }.into_any(),
                 (None, Some(e)) => view! { <div class="img-missing">{e}</div> }.into_any(),
                 (None, None) => view! { <div class="img-loading">"loading…"</div> }.into_any(),

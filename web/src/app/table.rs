@@ -5,15 +5,16 @@ use imgperf_core::metrics::Summary;
 use imgperf_core::table;
 use leptos::prelude::*;
 
-/// "Image Generation Metrics", exactly the rows and digits the CLI prints.
+/// "Image (or Video) Generation Metrics", exactly the rows and digits the CLI prints.
 #[component]
 pub fn MetricsTable(summary: Summary) -> impl IntoView {
     let rows = table::rows(&summary);
     let errors = table::error_lines(&summary);
     let error_count = summary.error_count;
+    let title = table::title(&summary);
     view! {
         <table class="metrics">
-            <caption>{table::TITLE}</caption>
+            <caption>{title}</caption>
             <thead>
                 <tr>{table::HEADER.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr>
             </thead>

@@ -1,6 +1,7 @@
 //! The run form: target, model, endpoint path, API key (a password field
 //! held in a signal only), prompts (one per line, or synthetic), size,
-//! quality, extra JSON, concurrency, request count and optional rate; with
+//! quality, extra JSON, concurrency, request count and optional rate, and
+//! the endpoint type (images, or video jobs); with
 //! the browser's connection cap said next to the concurrency.
 
 use super::session::{PromptSource, RunForm};
@@ -47,6 +48,7 @@ pub fn RunFormView(
     let model = RwSignal::new(String::new());
     let endpoint = RwSignal::new("/v1/images/generations".to_owned());
     let api_key = RwSignal::new(String::new());
+    let kind = RwSignal::new("image_generation".to_owned());
     let synthetic = RwSignal::new(false);
     let prompts = RwSignal::new(
         "A serene mountain landscape at sunset\nA futuristic city with flying cars\nA cute robot playing with a kitten".to_owned(),
@@ -78,6 +80,7 @@ pub fn RunFormView(
             url: url.get_untracked(),
             model: model.get_untracked(),
             endpoint: endpoint.get_untracked(),
+            endpoint_type: kind.get_untracked(),
             api_key: api_key.get_untracked(),
             prompts: prompt_source,
             size: size.get_untracked(),
@@ -118,6 +121,20 @@ pub fn RunFormView(
                 <legend>"Server"</legend>
                 {text_input("url", "Target URL", url, "text", "http://127.0.0.1:8000")}
                 {text_input("model", "Model", model, "text", "e.g. black-forest-labs/FLUX.1-dev")}
+                <label for="endpoint-type">"Endpoint type"</label>
+                <select id="endpoint-type" on:change=move |ev| {
+                    // Video jobs: the Videos API path, and no image-only quality.
+                    let v = event_target_value(&ev);
+                    let video = v == "video_generation";
+                    endpoint.set(if video { "/v1/videos" } else { "/v1/images/generations" }.to_owned());
+                    if video && quality.get_untracked() == "standard" {
+                        quality.set(String::new());
+                    }
+                    kind.set(v);
+                }>
+                    <option value="image_generation" selected>"image_generation (Images API)"</option>
+                    <option value="video_generation">"video_generation (Videos API: submit, poll, MP4)"</option>
+                </select>
                 {text_input("endpoint", "Endpoint path", endpoint, "text", "/v1/images/generations")}
                 {text_input("api-key", "API key (kept in this page's memory only)", api_key, "password", "optional")}
             </fieldset>
@@ -143,6 +160,9 @@ pub fn RunFormView(
                 {text_input("size", "Size", size, "text", "512x512")}
                 {text_input("quality", "Quality", quality, "text", "standard")}
                 <label for="extra">"Extra JSON (merged into each request body)"</label>
+                <Show when=move || kind.get() == "video_generation">
+                    <p class="note">"Video jobs are polled every 0.1 s and their MP4 downloaded (counted in the latency), checked and shown. Add \"seconds\", \"fps\" or \"num_frames\" in the extra JSON."</p>
+                </Show>
                 <textarea id="extra" rows="2" placeholder="{\"num_inference_steps\": 28}" prop:value=move || extra.get() on:input=move |ev| extra.set(event_target_value(&ev))></textarea>
             </fieldset>
             <fieldset>

@@ -7,6 +7,7 @@ use crate::app::platform::dom::{bytes_url, gpt2, LineStore};
 use crate::app::platform::fetch::FetchTransport;
 use crate::app::platform::runtime::WebRuntime;
 use crate::model::{body_images, GalleryImage, ImageSource, RunBuilder};
+use imgperf_core::endpoint::EndpointKind;
 use imgperf_core::import::parse_line;
 use imgperf_core::job::ExportLines;
 use imgperf_core::metrics::Summary;
@@ -20,6 +21,7 @@ use imgperf_core::runner::{
 use imgperf_core::schedule::{ArrivalPattern, RateSpec, Schedule};
 use imgperf_core::stop::StopSignal;
 use imgperf_core::synthetic::generate_prompts;
+use imgperf_core::video::VideoSettings;
 use leptos::prelude::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -48,6 +50,8 @@ pub struct RunForm {
     pub url: String,
     pub model: String,
     pub endpoint: String,
+    /// `image_generation` or `video_generation`.
+    pub endpoint_type: String,
     /// Held in memory only; sent as `Authorization: Bearer`.
     pub api_key: String,
     pub prompts: PromptSource,
@@ -85,9 +89,15 @@ fn random_u64() -> u64 {
 /// The equivalent `imgperf profile` command (the API key redacted).
 fn cli_command(f: &RunForm, e: &EndpointConfig, seed: u64) -> String {
     let mut c = format!(
-        "imgperf profile --model {} --url {} --endpoint {} --endpoint-type image_generation",
-        e.model, e.urls[0], e.endpoint_path
+        "imgperf profile --model {} --url {} --endpoint {} --endpoint-type {}",
+        e.model,
+        e.urls[0],
+        e.endpoint_path,
+        e.kind.name()
     );
+    if e.kind.is_video() {
+        c.push_str(" --download-video-content");
+    }
     for (k, v) in &e.extra_inputs {
         let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
         c.push_str(&format!(" --extra-inputs {k}:{v}"));
@@ -146,10 +156,11 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
     if !f.timeout_s.is_finite() || f.timeout_s <= 0.0 {
         return Err("The request timeout must be a positive number of seconds.".into());
     }
+    let kind = EndpointKind::parse(&f.endpoint_type)?;
     let endpoint = EndpointConfig {
         urls: vec![url],
         endpoint_path: if f.endpoint.trim().is_empty() {
-            imgperf_core::request::DEFAULT_ENDPOINT.to_owned()
+            kind.default_path().to_owned()
         } else {
             f.endpoint.trim().to_owned()
         },
@@ -158,7 +169,7 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
         headers: Vec::new(),
         extra_inputs,
         streaming: false,
-        kind: Default::default(),
+        kind,
     };
     let seed = f.seed.unwrap_or_else(random_u64);
     let tokenizer = gpt2()
@@ -230,10 +241,15 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
             raw: true,
         },
         validate_images: Default::default(),
-        video: Default::default(),
+        // Video jobs: the MP4 is downloaded (and kept) for the gallery.
+        video: VideoSettings {
+            download_content: true,
+            timeout_ns: (f.timeout_s * 1e9) as u64,
+            ..VideoSettings::default()
+        },
     };
     let input_config = json!({
-        "endpoint": {"model_names": [endpoint.model], "type": "image_generation",
+        "endpoint": {"model_names": [endpoint.model], "type": endpoint.kind.name(),
             "custom_endpoint": endpoint.endpoint_path, "urls": endpoint.urls, "streaming": false,
             "timeout_seconds": f.timeout_s, "mock": false},
         "input": {"random_seed": seed, "extra": endpoint.extra_inputs, "tokenizer": "gpt2",
