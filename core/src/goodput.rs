@@ -29,6 +29,7 @@ pub struct Goodput {
 fn allowed() -> impl Iterator<Item = MetricDef> {
     metrics::DISTRIBUTION_METRICS
         .into_iter()
+        .chain(metrics::VIDEO_DISTRIBUTION_METRICS)
         .filter(|d| d.unit == "ms" && *d != metrics::REQUEST_LATENCY_WITH_ERRORS)
 }
 
@@ -109,6 +110,8 @@ mod tests {
             ("time_to_first_image", 2000.0)
         );
         assert_eq!(g.spec(), "request_latency:15000 time_to_first_image:2000");
+        let v = Goodput::parse("video_queue_time:5000 video_generation_time:60000").unwrap();
+        assert_eq!(v.slos[0].def, metrics::VIDEO_QUEUE_TIME);
         for bad in [
             "",
             "request_latency",
