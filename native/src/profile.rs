@@ -278,6 +278,12 @@ pub(crate) async fn run_one(
             )
         });
         print_results(&summary, &report, stopped.as_deref(), &paths);
+        if v.endpoint.kind.is_video() {
+            println!(
+                "Queue Time and Generation Time are seen at polls: resolution {} s (--video-poll-interval).",
+                args.video_poll_interval
+            );
+        }
     }
     log.line(&format!(
         "done: {} ok, {} errors, {} cancelled, duration {:.3} s, was_cancelled {}",

@@ -180,6 +180,7 @@ async fn aiperf_tutorial_command_runs_against_serve_mock() {
                     .unwrap();
                 let f = mp4::facts(&mp4_bytes).unwrap();
                 assert_eq!((f.width, f.frames), (1280, 93));
+                assert_eq!(Some(mp4_bytes.len() as u64), body["bytes"].as_u64());
                 assert!(body["id"].is_string());
                 fetched += 1;
             }
@@ -310,6 +311,30 @@ async fn time_split_and_poll_count_agree_with_the_truth_log() {
             "generation {generation} vs truth {generation_truth}"
         );
         assert_eq!(metric(r, "server_inference_time"), Some(400.0));
+        // The mock's peak memory: 21000 MB + 90 per megapixel-frame (64x48, 93 frames).
+        assert_eq!(
+            metric(r, "server_peak_memory"),
+            Some((21_000.0f64 + 90.0 * 64.0 * 48.0 * 93.0 / 1e6).round())
+        );
+        // Submit and download: at least what the server took to answer them.
+        let submit_ms = metric(r, "video_submit_latency").unwrap();
+        assert!(
+            submit_ms >= ms(t("written_ns") - start) - 0.5
+                && submit_ms <= ms(t("written_ns") - start) + slack,
+            "submit {submit_ms}"
+        );
+        let content = truth
+            .iter()
+            .find(|t| t["request_id"] == id && t["path"].as_str().unwrap().ends_with("/content"))
+            .unwrap();
+        let served = ms(content["written_ns"].as_i64().unwrap() as i128
+            - content["arrival_ns"].as_i64().unwrap() as i128);
+        let download = metric(r, "video_download_time").unwrap();
+        assert!(
+            download >= served && download <= served + slack,
+            "download {download} vs {served}"
+        );
+        assert_eq!(metric(r, "video_bytes"), content["bytes"].as_f64());
         queued_long += usize::from(queue_truth > 300.0);
         // Poll count: one poll per interval from the submit's answer until
         // the first one after the end of service (within one).
@@ -339,7 +364,6 @@ async fn time_split_and_poll_count_agree_with_the_truth_log() {
                 mean >= want - 1.0 && mean <= want + 10.0,
                 "mean poll gap {mean} ms: {gaps:?}"
             );
-            assert!(gaps.iter().all(|g| *g >= want * 0.5), "{gaps:?}");
         }
         // One poll in flight: each arrives after the previous answer was written.
         let mut polls_of_job: Vec<(i128, i128)> = truth
