@@ -170,7 +170,8 @@ pub(crate) async fn execute_until_halted<T: Transport, R: Runtime>(
     job: Job,
     halt: oneshot::Receiver<()>,
 ) -> Completed {
-    let fallback = job.clone();
+    // Only for the type: once halted, the runner has recorded the request.
+    let mut halted = job.record.clone();
     let work = async move {
         match job.video {
             Some(settings) => video::job::execute(transport, rt, job, settings).await,
@@ -180,10 +181,13 @@ pub(crate) async fn execute_until_halted<T: Transport, R: Runtime>(
     match select(pin!(work), halt).await {
         Either::Left((done, _)) => done,
         Either::Right(_) => {
-            let mut rec = fallback.record.clone();
-            rec.was_cancelled = true;
-            rec.error = Some(cancelled("abandoned by the runner"));
-            fallback.finish(rec, None)
+            halted.was_cancelled = true;
+            halted.error = Some(cancelled("abandoned by the runner"));
+            Completed {
+                record: halted,
+                record_line: None,
+                raw_line: None,
+            }
         }
     }
 }
