@@ -16,6 +16,9 @@ pub(super) fn record_metrics(
     out.push((SCHEDULE_LAG, rec.schedule_lag_ms()));
     out.push((CLIENT_QUEUE_TIME, rec.queue_ms()));
     out.push((LATENCY_FROM_SCHEDULED, rec.latency_from_scheduled_ms()));
+    if let Some(ms) = rec.stale_connection_ms() {
+        out.push((STALE_CONNECTION_TIME, ms));
+    }
     if let Some(t) = v.submit_end_ns {
         out.push((VIDEO_SUBMIT_LATENCY, rec.since_start_ms(t)));
     }

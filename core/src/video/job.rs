@@ -194,6 +194,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
         None => return st.stopped(rt.now_ns(), cancel_at, &settings),
         Some(Err(f)) => {
             st.job.record.request_start_ns = f.timing.start_ns;
+            st.job.record.stale_attempt_ns = f.timing.stale_attempt_ns;
             st.job.record.first_byte_ns = f.timing.first_byte_ns;
             st.status = f.status;
             let cancel = f.kind == crate::transport::FailureKind::Cancelled;
@@ -202,6 +203,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
         Some(Ok(r)) => r,
     };
     st.job.record.request_start_ns = resp.timing.start_ns;
+    st.job.record.stale_attempt_ns = resp.timing.stale_attempt_ns;
     st.job.record.first_byte_ns = resp.timing.first_byte_ns;
     st.note(&resp);
     let at = resp.timing.end_ns;

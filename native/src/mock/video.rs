@@ -13,8 +13,8 @@
 //! rounded up to even, as 4:2:0 H.264 needs).
 //!
 //! Faults (`--fault`, `--fault-at`, numbered with image requests): the
-//! status faults answer the submit; `stall`, `drop` and `malformed-json`
-//! spoil the submit's answer; `failed` ends the job failed halfway,
+//! status and connection faults (`500-close`, `close`) answer the submit;
+//! `stall`, `drop` and `malformed-json` spoil the submit's answer; `failed` ends the job failed halfway,
 //! `stuck` leaves it in progress for ever, `poll-500` answers its first
 //! poll with a 500, `content-404` and `truncated-b64` (half an MP4) and
 //! `wrong-size` (half the size) spoil its content.
@@ -41,6 +41,7 @@ use super::faults::{mix64, FaultKind};
 use super::handlers::unix_now;
 use super::picture::variant_for;
 use super::request::Reject;
+use super::serve::ConnControl;
 use super::truth::TruthRecord;
 use super::Shared;
 pub(crate) use jobs::{Cache, Jobs};
@@ -227,6 +228,7 @@ fn json_answer(status: StatusCode, v: &Value) -> Response {
 pub(crate) async fn submit(
     State(shared): State<Arc<Shared>>,
     record: Option<Extension<Arc<TruthRecord>>>,
+    conn: Option<Extension<ConnControl>>,
     body: Bytes,
 ) -> Response {
     let record = record.map(|r| r.0);
@@ -238,6 +240,19 @@ pub(crate) async fn submit(
     let d = shared.dialect;
     if let Some(kind) = fault.filter(|k| k.is_immediate() || *k == FaultKind::Internal) {
         return dialect::fault(d, kind, shared.args.retry_after_s);
+    }
+    // The connection faults, as for images: a 500 then the connection
+    // closed, or the connection dropped without an answer.
+    match (fault, conn.map(|c| c.0)) {
+        (Some(FaultKind::InternalClose), Some(c)) => {
+            c.close_after_answer();
+            return dialect::fault(d, FaultKind::Internal, shared.args.retry_after_s);
+        }
+        (Some(FaultKind::Close), Some(c)) => {
+            c.abort();
+            return std::future::pending().await;
+        }
+        _ => {}
     }
     let (mut spec, steps) = match parse(&shared, &body) {
         Ok(p) => p,

@@ -99,9 +99,9 @@ impl Transport for FakeVideos {
             headers: vec![("content-type".into(), "application/json".into())],
             body,
             timing: Timing {
-                start_ns: start,
                 first_byte_ns: Some(end),
                 end_ns: end,
+                ..Timing::starting_at(start)
             },
             chunks: Vec::new(),
         })
