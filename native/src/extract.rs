@@ -26,6 +26,10 @@ use serde::Deserialize;
 /// Where `imgperf profile --export-level raw` writes with the tutorial's options.
 pub const DEFAULT_RAW_FILE: &str =
     "artifacts/black-forest-labs_FLUX.1-dev-openai-image_generation-concurrency1/profile_export_raw.jsonl";
+/// Where AIPerf's video tutorial (and `download_videos.py`) expects the raw
+/// export; used when [`DEFAULT_RAW_FILE`] does not exist.
+pub const DEFAULT_VIDEO_RAW_FILE: &str =
+    "artifacts/Wan-AI_Wan2.1-T2V-1.3B-Diffusers-openai-video_generation-concurrency1/profile_export_raw.jsonl";
 /// Default output directory, as in the tutorial.
 pub const DEFAULT_OUT_DIR: &str = "extracted_images";
 
@@ -33,7 +37,9 @@ pub const DEFAULT_OUT_DIR: &str = "extracted_images";
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExtractArgs {
     /// Raw export to read [default:
-    /// artifacts/black-forest-labs_FLUX.1-dev-openai-image_generation-concurrency1/profile_export_raw.jsonl]
+    /// artifacts/black-forest-labs_FLUX.1-dev-openai-image_generation-concurrency1/profile_export_raw.jsonl,
+    /// or when it is missing the video tutorial's
+    /// artifacts/Wan-AI_Wan2.1-T2V-1.3B-Diffusers-openai-video_generation-concurrency1/profile_export_raw.jsonl]
     #[arg(value_name = "RAW_FILE")]
     pub raw_file: Option<PathBuf>,
     /// Directory to write the images to (created if missing) [default: extracted_images]
@@ -81,10 +87,15 @@ pub fn run_extract(args: &ExtractArgs) -> anyhow::Result<usize> {
 }
 
 fn scan(args: &ExtractArgs) -> anyhow::Result<(usize, Vec<video::Pending>)> {
-    let raw_file = args
-        .raw_file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_RAW_FILE));
+    let raw_file = args.raw_file.clone().unwrap_or_else(|| {
+        let image = PathBuf::from(DEFAULT_RAW_FILE);
+        let video = PathBuf::from(DEFAULT_VIDEO_RAW_FILE);
+        if !image.exists() && video.exists() {
+            video
+        } else {
+            image
+        }
+    });
     let out_dir = args
         .out_dir
         .clone()

@@ -137,18 +137,10 @@ async fn aiperf_tutorial_command_runs_against_serve_mock() {
         );
     }
 
-    // `imgperf extract` writes the MP4s the export holds, named by job id.
-    let out_dir = dir2.path().join("videos");
-    let raw_path = run2.join("profile_export_raw.jsonl");
-    let out = imgperf_async(
-        dir2.path(),
-        &[
-            "extract",
-            raw_path.to_str().unwrap(),
-            out_dir.to_str().unwrap(),
-        ],
-    )
-    .await;
+    // `imgperf extract` (no arguments: the video tutorial's raw export)
+    // writes the MP4s the export holds, named by job id.
+    let out_dir = dir2.path().join("extracted_images");
+    let out = imgperf_async(dir2.path(), &["extract"]).await;
     run_ok(&out);
     let files: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
