@@ -76,6 +76,7 @@ test('viewer: a CLI video run shows the CLI table and plays every video', async 
   const { page, errors } = await openPage(browser, `${web.url}#viewer`);
   await page.setInputFiles('#viewer-files', join(run, 'profile_export_raw.jsonl'));
   await page.waitForSelector('.report .gallery h3', { timeout: 60_000 });
+  assert.equal(await page.textContent('.report .gallery h3'), 'Gallery (4 videos)');
   await videosShown(page, '.report', 4, 160);
   assert.match(await page.textContent('.report table.metrics caption'), /Video Generation Metrics/);
   const shown = await pageTable(page, '.report');

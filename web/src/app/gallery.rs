@@ -82,7 +82,7 @@ fn Card(image: GalleryImage) -> impl IntoView {
         <figure class="gallery-item">
             {move || match (src.get(), failed.get()) {
                 (Some(u), _) if video => view! {
-                    <video src=u title=prompt.clone() controls=true muted=true loop=true playsinline=true preload="metadata"></video>
+                    <video src=u title=prompt.clone() controls=true muted=true loop=true playsinline=true preload="auto"></video>
                 }.into_any(),
                 (Some(u), _) => view! { <img src=u alt=prompt.clone() loading="lazy"/> }.into_any(),
                 (None, Some(e)) => view! { <div class="img-missing">{e}</div> }.into_any(),
@@ -104,7 +104,11 @@ pub fn Gallery(#[prop(into)] images: Signal<Vec<GalleryImage>>) -> impl IntoView
     let pages = move || count().div_ceil(PAGE).max(1);
     view! {
         <section class="gallery">
-            <h3>{move || format!("Gallery ({} images)", count())}</h3>
+            <h3>{move || {
+                let videos = images.with(|v| v.iter().filter(|i| i.format == "mp4").count());
+                let what = if videos > 0 && videos == count() { "videos" } else { "images" };
+                format!("Gallery ({} {what})", count())
+            }}</h3>
             <Show when=move || { pages() > 1 }>
                 <div class="pager">
                     <button on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"‹ previous"</button>
