@@ -48,7 +48,7 @@ async fn time_split_and_poll_count_agree_with_the_truth_log() {
     let records = records_in_order(&run_dir(dir.path()));
     let truth = truth(&log);
     let ms = |ns: i128| ns as f64 / 1e6;
-    let slack = 40.0; // a shared 2-core machine: poll round trip and wake-ups
+    let slack = 100.0; // a shared, loaded 2-core machine: poll round trips and wake-ups
     let mut queued_long = 0;
     for r in &records {
         assert!(r["error"].is_null(), "{r}");
