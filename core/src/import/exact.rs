@@ -2,7 +2,7 @@
 //! statistics of the one written: what `imgperf merge` feeds the summary.
 //!
 //! The line holds the metadata (epoch-ns times), every per-request metric
-//! and the `images` object; what the payload asked for (`n`, `size`,
+//! and the `images` object (a video job's: its `video` object); what the payload asked for (`n`, `size`,
 //! `stream`) comes from the run's `inputs.json` by dataset entry
 //! ([`Requested`]), as the runner set it before sending. Times are rebuilt
 //! in whole nanoseconds from the exported milliseconds (`ns / 1e6` rounds
@@ -70,6 +70,8 @@ struct RecordLineIn {
     error: Option<ErrorDetails>,
     #[serde(default)]
     images: Option<ImagesIn>,
+    #[serde(default)]
+    video: Option<Value>,
 }
 
 /// Milliseconds as exported back to whole nanoseconds.
@@ -98,6 +100,14 @@ pub fn exact_record(line: &str, requested: &Requested) -> Result<RequestRecord, 
         .map(|v| v as u64);
     rec.response_bytes = num(metrics::RESPONSE_BYTES).map_or(0, |v| v as u64);
     rec.image_count = num(metrics::OUTPUT_IMAGE_COUNT).map_or(0, |v| v as u32);
+    if let Some(video) = &input.video {
+        // A video job: its `video` object and metrics (see `import::video`).
+        let by_tag = |tag: &str| metrics.get(tag).and_then(|m| m.value.as_f64());
+        let mut o = super::video::from_record(&rec, video, by_tag);
+        o.server.inference_time_s = num(metrics::SERVER_INFERENCE_TIME).map(seconds_of_ms);
+        rec.output = o;
+        return Ok(rec);
+    }
     let mut o = requested
         .0
         .get(&rec.conversation_id)

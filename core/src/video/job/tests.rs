@@ -371,3 +371,19 @@ fn record_and_raw_lines_read_back_give_the_same_video_metrics() {
         assert_eq!(back.output.server.inference_time_s, Some(1.0));
     }
 }
+
+#[test]
+fn a_video_record_line_reads_back_exactly_for_merge() {
+    use crate::import::{exact_record, Requested};
+    let rt = VirtualRuntime::new();
+    let mut server = FakeVideos::new(&rt, 300 * MS, 500 * MS, Ending::Complete);
+    server.failing_polls = vec![3];
+    let payload = json!({"prompt": "p", "size": "80x48", "seconds": 4, "fps": 24});
+    let (done, _) = run(
+        server,
+        job(payload, settings(true), ValidateImages::Warn, false),
+    );
+    let line = done.record_line.unwrap();
+    let back = exact_record(&line, &Requested::default()).unwrap();
+    assert_eq!(crate::export::record_line(&back, 0), line);
+}
