@@ -33,6 +33,7 @@ fn endpoint() -> EndpointConfig {
         headers: vec![],
         extra_inputs: Default::default(),
         streaming: false,
+        kind: Default::default(),
     }
 }
 
@@ -54,6 +55,7 @@ fn settings(concurrency: Option<usize>, count: u64) -> RunSettings {
         id_seed: 2,
         export: ExportLines::default(),
         validate_images: Default::default(),
+        video: Default::default(),
     }
 }
 
