@@ -20,7 +20,12 @@ async fn sigint_keeps_every_finished_record() {
     let dir = workdir();
     let args = tutorial_args(&url, &["--request-count", "1000", "--concurrency", "2"]);
     let child = spawn_imgperf(dir.path(), &args);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A few requests done (however long a loaded machine takes to start).
+    let waiting = std::time::Instant::now();
+    while server.requests_served() < 4 {
+        assert!(waiting.elapsed() < Duration::from_secs(30), "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     sigint(child.id());
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await

@@ -104,9 +104,14 @@ async fn interrupted(
     signals: usize,
     grace: &str,
 ) -> (std::process::Output, f64, tempfile::TempDir) {
-    let slow = || async {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        r#"{"created":1,"data":[{"b64_json":"iVBORw0KGgo="}]}"#
+    let arrived = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = arrived.clone();
+    let slow = move || {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            r#"{"created":1,"data":[{"b64_json":"iVBORw0KGgo="}]}"#
+        }
     };
     let url = serve(Router::new().route("/v1/images/generations", post(slow))).await;
     let dir = workdir();
@@ -122,7 +127,16 @@ async fn interrupted(
         ],
     );
     let child = spawn_imgperf(dir.path(), &args);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Both requests in flight (however long a loaded machine takes to start).
+    let waiting = Instant::now();
+    while arrived.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "imgperf sent nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let sent = Instant::now();
     for _ in 0..signals {
         sigint(child.id());
