@@ -2,7 +2,10 @@
 //! `profile_export_raw.jsonl` line into a [`RequestRecord`] (plus, for raw
 //! lines, the prompt and response bodies), and a summary JSON into a
 //! [`Summary`]. The web viewer uses this to show CLI runs; feeding the
-//! records to [`crate::metrics::SummaryBuilder`] gives the CLI's numbers.
+//! records to [`crate::metrics::SummaryBuilder`] gives the CLI's numbers:
+//! a record line's image facts and output metrics come back whole
+//! (the same code as `imgperf merge`'s [`exact_record`]), a raw line's
+//! response is measured again.
 //!
 //! Times in imported records are the exported Unix-epoch nanoseconds (so the
 //! run's wall origin is 0). Lines written by AIPerf itself (no
@@ -16,7 +19,6 @@ use crate::stats::Stats;
 use crate::transport::{HttpResponse, Timing};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
 
 mod exact;
 mod video;
@@ -105,11 +107,6 @@ pub(crate) fn profiling() -> Phase {
 }
 
 #[derive(Deserialize)]
-struct MetricIn {
-    value: Value,
-}
-
-#[derive(Deserialize)]
 struct ResponseIn {
     #[serde(default)]
     perf_ns: Option<u64>,
@@ -123,7 +120,9 @@ struct ResponseIn {
 struct LineIn {
     metadata: MetadataIn,
     #[serde(default)]
-    metrics: Option<HashMap<String, MetricIn>>,
+    metrics: Option<exact::Metrics>,
+    #[serde(default)]
+    images: Option<exact::ImagesIn>,
     #[serde(default)]
     start_perf_ns: Option<u64>,
     #[serde(default)]
@@ -151,15 +150,13 @@ pub fn parse_line(line: &str) -> Result<ImportedLine, ImportError> {
     let mut record = base_record(input.metadata, input.status, input.error);
     let (kind, prompt, responses) = match (input.metrics, input.responses) {
         (Some(metrics), _) => {
-            let num = |tag: &str| metrics.get(tag).and_then(|m| m.value.as_f64());
-            record.input_sequence_length = num(metrics::INPUT_SEQUENCE_LENGTH.tag)
-                .or_else(|| num(metrics::ERROR_ISL.tag))
-                .map(|v| v as u64);
-            record.response_bytes = num(metrics::RESPONSE_BYTES.tag).unwrap_or(0.0) as u64;
-            record.image_count = num(metrics::OUTPUT_IMAGE_COUNT.tag).unwrap_or(0.0) as u32;
-            if let Some(v) = &input.video {
-                record.output = video::from_record(&record, v, num);
-            }
+            exact::fill(
+                &mut record,
+                &metrics,
+                input.images,
+                input.video.as_ref(),
+                None,
+            );
             (LineKind::Records, None, Vec::new())
         }
         (None, Some(responses)) => {

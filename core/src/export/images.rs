@@ -10,7 +10,8 @@ use crate::metrics::ImageReport;
 use crate::output::{Delivery, ImageIssue, ImageMeta};
 use crate::record::RequestRecord;
 
-/// A record line's `images`: present once a response was analysed.
+/// A record line's `images`: present once a response was analysed, or
+/// when the payload asked for a size or a stream.
 #[derive(Serialize)]
 pub(super) struct ImagesEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -22,6 +23,8 @@ pub(super) struct ImagesEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     requested_size: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream_requested: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     stream_ignored: bool,
     items: &'a [ImageMeta],
     issues: &'a [ImageIssue],
@@ -30,7 +33,9 @@ pub(super) struct ImagesEntry<'a> {
 impl<'a> ImagesEntry<'a> {
     pub fn of(rec: &'a RequestRecord) -> Option<Self> {
         let o = &rec.output;
-        if o.is_empty() {
+        // A request that got no answer still tells what it asked for (its
+        // size counts in the per-size figures, read back by `import`).
+        if o.is_empty() && o.requested_size.is_none() && !o.stream_requested {
             return None;
         }
         Some(ImagesEntry {
@@ -38,6 +43,7 @@ impl<'a> ImagesEntry<'a> {
             requested: o.requested_images,
             returned: rec.image_count,
             requested_size: o.requested_size.as_deref(),
+            stream_requested: o.stream_requested,
             stream_ignored: o.stream_ignored(),
             items: &o.images,
             issues: &o.issues,

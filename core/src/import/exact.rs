@@ -1,10 +1,13 @@
 //! A `profile_export.jsonl` line back into a record that gives exactly the
-//! statistics of the one written: what `imgperf merge` feeds the summary.
+//! statistics of the one written: what `imgperf merge` feeds the summary,
+//! and what the viewer reads ([`super::parse_line`]), so a table rebuilt
+//! from records equals the CLI's.
 //!
 //! The line holds the metadata (epoch-ns times), every per-request metric
-//! and the `images` object (a video job's: its `video` object); what the payload asked for (`n`, `size`,
-//! `stream`) comes from the run's `inputs.json` by dataset entry
-//! ([`Requested`]), as the runner set it before sending. Times are rebuilt
+//! and the `images` object (a video job's: its `video` object), which also
+//! tells what the payload asked for (`n`, `size`, `stream`); for lines
+//! written before it did, that comes from the run's `inputs.json` by
+//! dataset entry ([`Requested`]), as the runner set it before sending. Times are rebuilt
 //! in whole nanoseconds from the exported milliseconds (`ns / 1e6` rounds
 //! back to the same `ns` far beyond any request's length), so each metric
 //! is recomputed bit for bit: `line → record → line` is the identity.
@@ -41,13 +44,18 @@ impl Requested {
     }
 }
 
+/// `{"value", "unit"}` of a record line's metric.
 #[derive(Deserialize)]
-struct MetricIn {
+pub(super) struct MetricIn {
     value: Value,
 }
 
+/// A record line's metrics by tag.
+pub(super) type Metrics = HashMap<String, MetricIn>;
+
+/// A record line's `images` object.
 #[derive(Deserialize)]
-struct ImagesIn {
+pub(super) struct ImagesIn {
     #[serde(default)]
     delivery: Option<Delivery>,
     #[serde(default)]
@@ -57,6 +65,10 @@ struct ImagesIn {
     #[serde(default)]
     requested_size: Option<String>,
     #[serde(default)]
+    stream_requested: bool,
+    #[serde(default)]
+    stream_ignored: bool,
+    #[serde(default)]
     items: Vec<ImageMeta>,
     #[serde(default)]
     issues: Vec<ImageIssue>,
@@ -65,7 +77,7 @@ struct ImagesIn {
 #[derive(Deserialize)]
 struct RecordLineIn {
     metadata: MetadataIn,
-    metrics: HashMap<String, MetricIn>,
+    metrics: Metrics,
     #[serde(default)]
     error: Option<ErrorDetails>,
     #[serde(default)]
@@ -86,7 +98,27 @@ pub fn exact_record(line: &str, requested: &Requested) -> Result<RequestRecord, 
     let input: RecordLineIn =
         serde_json::from_str(line).map_err(|e| ImportError::NotAnExport(e.to_string()))?;
     let mut rec = base_record(input.metadata, None, input.error);
-    let metrics = input.metrics;
+    let asked = requested.0.get(&rec.conversation_id).cloned();
+    fill(
+        &mut rec,
+        &input.metrics,
+        input.images,
+        input.video.as_ref(),
+        asked,
+    );
+    Ok(rec)
+}
+
+/// Fill `rec` (metadata in place) from a record line's metrics, `images`
+/// or `video` object; `asked` is what its payload asked for, when known
+/// from elsewhere than the line.
+pub(super) fn fill(
+    rec: &mut RequestRecord,
+    metrics: &Metrics,
+    images: Option<ImagesIn>,
+    video: Option<&Value>,
+    asked: Option<Output>,
+) {
     let num = |def: MetricDef| metrics.get(def.tag).and_then(|m| m.value.as_f64());
     let list = |def: MetricDef| -> Vec<f64> {
         match metrics.get(def.tag).map(|m| &m.value) {
@@ -100,23 +132,24 @@ pub fn exact_record(line: &str, requested: &Requested) -> Result<RequestRecord, 
         .map(|v| v as u64);
     rec.response_bytes = num(metrics::RESPONSE_BYTES).map_or(0, |v| v as u64);
     rec.image_count = num(metrics::OUTPUT_IMAGE_COUNT).map_or(0, |v| v as u32);
-    if let Some(video) = &input.video {
+    if let Some(video) = video {
         // A video job: its `video` object and metrics (see `import::video`).
         let by_tag = |tag: &str| metrics.get(tag).and_then(|m| m.value.as_f64());
-        let mut o = super::video::from_record(&rec, video, by_tag);
+        let mut o = super::video::from_record(rec, video, by_tag);
         o.server.inference_time_s = num(metrics::SERVER_INFERENCE_TIME).map(seconds_of_ms);
         rec.output = o;
-        return Ok(rec);
+        return;
     }
-    let mut o = requested
-        .0
-        .get(&rec.conversation_id)
-        .cloned()
-        .unwrap_or_default();
-    if let Some(images) = input.images {
+    let mut o = asked.unwrap_or_default();
+    if let Some(images) = images {
         o.delivery = images.delivery;
         o.requested_images = images.requested.or(o.requested_images);
         o.requested_size = images.requested_size.or(o.requested_size);
+        // Lines written before `stream_requested` was: a delivered or
+        // ignored stream was asked for.
+        o.stream_requested |= images.stream_requested
+            || images.stream_ignored
+            || images.delivery == Some(Delivery::Stream);
         o.images = images.items;
         o.issues = images.issues;
         rec.image_count = images.returned;
@@ -142,7 +175,6 @@ pub fn exact_record(line: &str, requested: &Requested) -> Result<RequestRecord, 
     s.output_tokens = num(metrics::USAGE_OUTPUT_TOKENS).map(|v| v as u64);
     s.total_tokens = num(metrics::USAGE_TOTAL_TOKENS).map(|v| v as u64);
     rec.output = o;
-    Ok(rec)
 }
 
 /// The seconds `s` whose `s * 1e3` is the exported `ms` exactly (the

@@ -21,6 +21,13 @@ fn shifted(r: &RequestRecord) -> RequestRecord {
         *t += ORIGIN;
     }
     r.first_byte_ns = r.first_byte_ns.map(|t| t + ORIGIN);
+    r.stale_attempt_ns = r.stale_attempt_ns.map(|t| t + ORIGIN);
+    let o = &mut r.output;
+    for t in [&mut o.first_image_ns, &mut o.final_image_ns] {
+        *t = t.map(|t| t + ORIGIN);
+    }
+    o.partial_image_ns.iter_mut().for_each(|t| *t += ORIGIN);
+    o.download = o.download.map(|(a, b)| (a + ORIGIN, b + ORIGIN));
     r
 }
 
@@ -137,4 +144,145 @@ fn goodput_metrics_come_back_from_a_summary() {
         assert_eq!(got.summary.get(tag), s.get(tag), "{tag}");
         assert!(got.summary.get(tag).is_some(), "{tag}");
     }
+}
+
+/// Records that between them produce every per-request metric: streamed
+/// partial images, downloaded URLs, server figures, image issues, two
+/// requested sizes, stale-connection retries, failures with and without an
+/// answer, a cancellation, a timeout and a request cut in the queue.
+fn every_kind() -> Vec<RequestRecord> {
+    use crate::images::ImageFormat;
+    use crate::output::{Delivery, ImageIssue, ImageMeta, IssueKind};
+    let image = |index, w, h, bytes| ImageMeta {
+        index,
+        format: ImageFormat::Png,
+        width: w,
+        height: h,
+        bytes,
+    };
+    let mut out = Vec::new();
+    for i in 0..12u64 {
+        let start = 1_000_000_000 + i * 700_123_457;
+        let mut r = rec(i, start, 900.0 + 37.3 * i as f64, Some(5 + i));
+        r.credit_issued_ns = start - 1_234_567 * (i % 3);
+        r.slot_acquired_ns = start - 234_567 * (i % 2);
+        r.worker_id = format!("worker_{}", i % 4);
+        if i % 5 == 1 {
+            // Sent again after a stale pooled connection.
+            r.stale_attempt_ns = Some(start - 3_141_593);
+        }
+        let o = &mut r.output;
+        o.requested_images = Some(1 + (i % 2) as u32);
+        o.requested_size = Some(if i % 3 == 0 { "512x512" } else { "256x256" }.into());
+        let side = if i % 3 == 0 { 512 } else { 256 };
+        o.images = vec![image(0, side, side, 100_003 + i)];
+        o.image_bytes = Some(100_003 + i);
+        o.first_image_ns = Some(r.request_end_ns - 3_000_001);
+        o.final_image_ns = Some(r.request_end_ns - 1_000_003);
+        o.server.inference_time_s = Some(0.1 + 0.0731 * i as f64);
+        o.server.peak_memory_mb = Some(20_480.5 + i as f64);
+        match i % 4 {
+            0 => {
+                o.delivery = Some(Delivery::Stream);
+                o.stream_requested = true;
+                o.partial_image_ns = vec![
+                    start + 100_000_007,
+                    start + 250_000_011,
+                    start + 433_333_333,
+                ];
+            }
+            1 => {
+                o.delivery = Some(Delivery::Url);
+                o.download = Some((r.request_end_ns - 50_000_000, r.request_end_ns - 1_000_003));
+            }
+            2 => {
+                o.delivery = Some(Delivery::B64Json);
+                o.stream_requested = true;
+                (o.server.input_tokens, o.server.output_tokens) = (Some(12 + i), Some(4160));
+                o.server.total_tokens = Some(4172 + i);
+            }
+            _ => {
+                o.delivery = Some(Delivery::B64Json);
+                o.issues = vec![ImageIssue {
+                    index: None,
+                    kind: IssueKind::CountMismatch,
+                    message: "1 image returned, 2 requested".into(),
+                }];
+            }
+        }
+        out.push(r);
+    }
+    let mut failed = rec(12, 9_000_000_000, 40.0, Some(9));
+    failed.error = Some(err(500, "HTTPError"));
+    failed.output.requested_size = Some("512x512".into());
+    failed.output.stream_requested = true;
+    let mut timeout = rec(13, 9_100_000_000, 600_000.0, Some(3));
+    timeout.error = Some(err(408, "RequestTimeout"));
+    timeout.first_byte_ns = None;
+    timeout.output.requested_size = Some("256x256".into());
+    let mut cancelled = rec(14, 9_200_000_000, 12.5, None);
+    cancelled.error = Some(err(499, "RequestCancelled"));
+    cancelled.was_cancelled = true;
+    let mut queued = rec(15, 9_300_000_000, 0.0, Some(4));
+    queued.error = Some(err(499, "RequestCancelled"));
+    (queued.was_cancelled, queued.worker_id) = (true, "queue".into());
+    out.extend([failed, timeout, cancelled, queued]);
+    out
+}
+
+#[test]
+fn every_metric_round_trips_through_record_lines() {
+    let goodput = crate::goodput::Goodput::parse(
+        "request_latency:1200 time_to_first_image:1100 inter_partial_image_latency:190",
+    )
+    .unwrap();
+    let records = every_kind();
+    let mut direct = SummaryBuilder::with_goodput(goodput.clone());
+    let mut imported = SummaryBuilder::with_goodput(goodput);
+    for r in &records {
+        direct.add(r);
+        let line = parse_line(&record_line(r, ORIGIN)).unwrap();
+        if r.is_valid() {
+            let mut want = shifted(r);
+            // Only the downloads' duration is exported.
+            let start = want.request_start_ns;
+            want.output.download = want.output.download.map(|(a, b)| (start, start + b - a));
+            assert_eq!(line.record, want, "{}", record_line(r, ORIGIN));
+        }
+        imported.add(&line.record);
+    }
+    let (a, b) = (direct.finish(), imported.finish());
+    let tags = |s: &Summary| s.metrics.iter().map(|m| m.def.tag).collect::<Vec<_>>();
+    let every: Vec<&str> = crate::metrics::DISTRIBUTION_METRICS
+        .iter()
+        .chain(&crate::metrics::SCALAR_METRICS)
+        .chain(&crate::metrics::GOODPUT_METRICS)
+        .map(|d| d.tag)
+        .collect();
+    let mut have = tags(&a);
+    have.sort_unstable();
+    let mut want = every.clone();
+    want.sort_unstable();
+    assert_eq!(have, want, "the fixture gives every metric");
+    assert_eq!(tags(&a), tags(&b));
+    for (x, y) in a.metrics.iter().zip(&b.metrics) {
+        assert_eq!(x, y, "{}", x.def.tag);
+    }
+    let epoch = |t: Option<u64>| t.map(|t| t + ORIGIN);
+    let a = Summary {
+        start_ns: epoch(a.start_ns),
+        end_ns: epoch(a.end_ns),
+        ..a
+    };
+    assert_eq!(a, b);
+    let rows = |s: &Summary| table::rows(s).iter().map(|r| r.cells()).collect::<Vec<_>>();
+    assert_eq!(rows(&a), rows(&b));
+    assert_eq!(direct.report(), imported.report());
+    let sizes: Vec<String> = direct
+        .report()
+        .per_size
+        .into_iter()
+        .map(|s| s.size)
+        .collect();
+    assert_eq!(sizes, ["256x256", "512x512", "default"]);
 }
