@@ -60,7 +60,8 @@ impl EndpointConfig {
 
     /// The JSON body for one prompt; `row_extra` (the dataset row's `extra`)
     /// is merged last, so it overrides `--extra-inputs`. A video job's body
-    /// is AIPerf's `{"prompt", "model"}` plus the extras.
+    /// is AIPerf's `{"prompt", "model"}` plus the extras. A field set to
+    /// `null` is left out.
     pub fn payload(&self, prompt: &str, row_extra: Option<&Map<String, Value>>) -> Value {
         let mut body = Map::new();
         body.insert("prompt".into(), Value::String(prompt.to_owned()));
@@ -80,6 +81,9 @@ impl EndpointConfig {
                 body.insert(k.clone(), v.clone());
             }
         }
+        // `null` removes a field (`response_format:null` for OpenAI's
+        // gpt-image models, which reject `response_format`).
+        body.retain(|_, v| !v.is_null());
         Value::Object(body)
     }
 

@@ -123,6 +123,11 @@ fn default_payload_then_extras_then_row_extra() {
     let mut s = c.clone();
     s.streaming = true;
     assert_eq!(s.payload("x", None)["stream"], json!(true));
+    // null leaves a field out (gpt-image models reject response_format).
+    s.extra_inputs = parse_extra_inputs(&["response_format:null".into()]).unwrap();
+    let p = s.payload("x", None);
+    assert!(p.get("response_format").is_none(), "{p}");
+    assert_eq!(p["n"], json!(1));
 }
 
 #[test]
