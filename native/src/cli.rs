@@ -1,9 +1,10 @@
 //! Command-line definition: `imgperf profile` with AIPerf's flags (so a
 //! user's `aiperf profile ...` runs with only the program name changed),
-//! `imgperf serve-mock` and `imgperf extract`.
+//! `imgperf serve-mock`, `imgperf extract` and `imgperf publish`.
 
 use crate::extract::ExtractArgs;
 use crate::mock::MockArgs;
+use crate::publish::PublishArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -27,6 +28,8 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Merge the shards of one benchmark (`profile --shard`) into one run with exact statistics.
     Merge(crate::merge::MergeArgs),
+    /// Write runs as a static results site (the browser app, summaries, records, thumbnails).
+    Publish(Box<PublishArgs>),
 }
 
 /// How much per-request data to write.

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod merge;
 pub mod mock;
 pub mod profile;
+pub mod publish;
 pub mod runtime;
 pub mod shard;
 pub mod spill;
@@ -36,6 +37,18 @@ pub async fn run(cli: Cli, argv: &[String]) -> anyhow::Result<i32> {
         Command::Extract(args) => {
             let n = extract::run_extract_all(&args).await?;
             eprintln!("{n} files extracted");
+            Ok(0)
+        }
+        Command::Publish(args) => {
+            let site = publish::publish(&args)?;
+            println!(
+                "Published {} runs and {} sweeps to {}: serve it with any static server, e.g. \
+                 `python3 -m http.server -d {} 8000`, and open http://127.0.0.1:8000/",
+                site.runs.len(),
+                site.sweeps.len(),
+                args.output.display(),
+                args.output.display()
+            );
             Ok(0)
         }
     }

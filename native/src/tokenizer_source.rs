@@ -11,7 +11,7 @@ use imgperf_core::tokenizer::Tokenizer;
 use std::path::{Path, PathBuf};
 
 /// The GPT-2 `tokenizer.json` shipped with imgperf (see `data/gpt2/README.md`).
-const VENDORED_GPT2: &[u8] = include_bytes!("../../data/gpt2/tokenizer.json");
+pub const VENDORED_GPT2: &[u8] = include_bytes!("../../data/gpt2/tokenizer.json");
 
 /// Names served by the vendored GPT-2 tokenizer.
 /// `builtin` is AIPerf's name for its bundled tokenizer (its video tutorial uses it).

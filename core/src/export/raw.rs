@@ -83,6 +83,16 @@ impl RawLine {
         Ok(())
     }
 
+    /// The response texts (bodies or stream events), in order, without
+    /// writing the line: what a gallery needs of a finished request.
+    pub fn response_texts(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            // A `RawText` is UTF-8 (checked or replaced when made).
+            Part::Text(t) => std::str::from_utf8(&t.0).ok(),
+            Part::Json(_) => None,
+        })
+    }
+
     /// The whole line as bytes.
     pub fn to_vec(&self) -> Vec<u8> {
         let text: usize = self
@@ -211,6 +221,7 @@ mod tests {
             .map(|i| v["responses"][i]["text"].as_str().unwrap())
             .collect();
         assert_eq!(texts, vec!["data: {\"a\":1}", "[DONE]", body]);
+        assert_eq!(line.response_texts().collect::<Vec<_>>(), texts);
         assert_eq!(v["responses"][2]["perf_ns"], 11);
         assert_eq!(v["payload"], json!({"n": 1}));
         assert_eq!(line.to_string().as_bytes(), &streamed[..]);
