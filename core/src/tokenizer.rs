@@ -6,7 +6,13 @@
 //! end's business; this module never touches the filesystem, so it works in
 //! the browser too. Counts never include special tokens, like the reference
 //! tool's input sequence length.
+//!
+//! Without the crate's `tokenizers` feature (the browser app's main
+//! module, which loads a tokenizer module of its own only when needed),
+//! [`Tokenizer`] can have no values: code taking one compiles, and
+//! [`Tokenizer::from_bytes`] says why none loads.
 
+#[cfg(feature = "tokenizers")]
 mod byte_level;
 
 use std::fmt;
@@ -25,9 +31,13 @@ pub enum TokenizerError {
 /// A loaded tokenizer: counts, encodes and decodes text.
 #[derive(Clone)]
 pub struct Tokenizer {
+    #[cfg(feature = "tokenizers")]
     inner: tokenizers::Tokenizer,
+    #[cfg(not(feature = "tokenizers"))]
+    never: std::convert::Infallible,
 }
 
+#[cfg(feature = "tokenizers")]
 impl fmt::Debug for Tokenizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tokenizer")
@@ -36,6 +46,40 @@ impl fmt::Debug for Tokenizer {
     }
 }
 
+#[cfg(not(feature = "tokenizers"))]
+impl fmt::Debug for Tokenizer {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.never {}
+    }
+}
+
+#[cfg(not(feature = "tokenizers"))]
+impl Tokenizer {
+    /// No tokenizer loads in a build without the `tokenizers` feature.
+    pub fn from_bytes(_json: &[u8]) -> Result<Tokenizer, TokenizerError> {
+        Err(TokenizerError::Invalid(
+            "this build has no tokenizer engine (imgperf-core without its `tokenizers` feature)"
+                .into(),
+        ))
+    }
+
+    /// Number of tokens in `text` (no value of this type exists here).
+    pub fn count_tokens(&self, _text: &str) -> usize {
+        match self.never {}
+    }
+
+    /// Token ids of `text` (no value of this type exists here).
+    pub fn encode(&self, _text: &str) -> Vec<u32> {
+        match self.never {}
+    }
+
+    /// Text of token ids (no value of this type exists here).
+    pub fn decode(&self, _ids: &[u32]) -> String {
+        match self.never {}
+    }
+}
+
+#[cfg(feature = "tokenizers")]
 impl Tokenizer {
     /// Load a tokenizer from the contents of a Hugging Face `tokenizer.json`.
     /// Byte-level BPE files (GPT-2's shape) take a direct path twice as fast
@@ -71,7 +115,7 @@ impl Tokenizer {
 }
 
 /// The vendored GPT-2 tokenizer, parsed once for all unit tests of the crate.
-#[cfg(test)]
+#[cfg(all(test, feature = "tokenizers"))]
 pub(crate) fn test_gpt2() -> &'static Tokenizer {
     static TOK: std::sync::OnceLock<Tokenizer> = std::sync::OnceLock::new();
     TOK.get_or_init(|| {
@@ -79,7 +123,7 @@ pub(crate) fn test_gpt2() -> &'static Tokenizer {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tokenizers"))]
 mod tests {
     use super::*;
 

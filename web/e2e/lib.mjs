@@ -20,19 +20,22 @@ mkdirSync(ARTIFACTS, { recursive: true });
 
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
-  '.css': 'text/css', '.json': 'application/json',
+  '.css': 'text/css', '.json': 'application/json', '.jpg': 'image/jpeg', '.png': 'image/png',
 };
 
-/** Serve `dir` as a plain static host would, on 127.0.0.1. */
-export async function serveStatic(dir = DIST) {
-  if (!existsSync(join(dir, 'index.html'))) throw new Error(`${dir}/index.html missing: run trunk build --release first`);
+/** Serve `dir` as a plain static host would, on 127.0.0.1; `cors` adds
+ * `access-control-allow-origin: *`; `requireIndex` false serves any folder. */
+export async function serveStatic(dir = DIST, { cors = false, requireIndex = true } = {}) {
+  if (requireIndex && !existsSync(join(dir, 'index.html'))) throw new Error(`${dir}/index.html missing: run trunk build --release first`);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     let file = resolve(dir, '.' + path);
     if (!file.startsWith(resolve(dir))) { res.writeHead(403); return res.end(); }
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!existsSync(file)) { res.writeHead(404); return res.end('not found'); }
-    res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream' });
+    if (!existsSync(file)) { res.writeHead(404, cors ? { 'access-control-allow-origin': '*' } : {}); return res.end('not found'); }
+    const headers = { 'content-type': MIME[extname(file)] || 'application/octet-stream' };
+    if (cors) headers['access-control-allow-origin'] = '*';
+    res.writeHead(200, headers);
     res.end(readFileSync(file));
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
@@ -121,4 +124,20 @@ export async function pageTable(page, scope = '') {
   return new Map(await page.$$eval(`${scope} table.metrics:not(.compare) tbody tr`, (trs) =>
     trs.map((tr) => [tr.querySelector('th').textContent.trim(),
       [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())])));
+}
+
+/** A CLI run against the embedded mock; returns its directory and printed table. */
+export function cliRun(dir, { concurrency = 2, count = 8, size = '256x256', extra = [] } = {}) {
+  const stdout = imgperf(['profile', '--mock', '--mock-latency-ms', '20', '--synthetic-input-tokens-mean', '20',
+    '--extra-inputs', `size:${size}`, '--concurrency', String(concurrency), '--request-count', String(count),
+    '--export-level', 'raw', '--artifact-dir', dir, '--random-seed', '7', '--ui', 'none', ...extra]);
+  return { table: parseConsoleTable(stdout), stdout };
+}
+
+/** Wait for a page's metrics table to show `rows` request rows, then return it. */
+export async function waitTable(page, scope, label, value) {
+  await page.waitForFunction(([scope, label, value]) => [...document.querySelectorAll(`${scope} table.metrics:not(.compare) tbody tr`)]
+    .some((tr) => tr.querySelector('th').textContent.trim() === label && tr.querySelector('td').textContent.trim() === value),
+  [scope, label, value], { timeout: 60_000 });
+  return pageTable(page, scope);
 }

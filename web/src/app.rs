@@ -1,5 +1,5 @@
 //! The browser half of the app: pages, components and the platform glue,
-//! and [`App`], the two tabs that share the list of runs.
+//! [`App`], the two tabs that share the list of runs, and the run worker.
 
 pub mod gallery;
 pub mod platform;
@@ -7,6 +7,7 @@ pub mod report;
 pub mod run;
 pub mod table;
 pub mod viewer;
+pub mod worker;
 
 use crate::store::Runs;
 use leptos::prelude::*;

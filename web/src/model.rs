@@ -25,8 +25,9 @@ pub struct Point {
 /// Where a gallery image's bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageSource {
-    /// An object URL (images of a run in this page).
-    Url(String),
+    /// A URL to show (an object URL of a thumbnail made by the run
+    /// worker), and the full image's.
+    Url { src: String, full: Option<String> },
     /// Inside a raw export line of an opened file, read again when shown.
     File {
         /// Kept file id (`keep_file` of the app's file module).

@@ -1,5 +1,7 @@
 //! The image gallery: a page of cards (image, or a video job's MP4 as a
-//! `<video>`; prompt, latency, size, format). Images of a run in this page are object URLs already; images of
+//! `<video>`; prompt, latency, size, format). Images of a run in this page
+//! and of a published site are thumbnails behind URLs, linked to the full
+//! image; images of
 //! an opened raw export are read again from their line of the file only
 //! when their card is shown, and released when it goes away, so a gallery
 //! of thousands of images holds one page of them.
@@ -39,8 +41,12 @@ async fn load_from_file(
 fn Card(image: GalleryImage) -> impl IntoView {
     let src = RwSignal::new(None::<String>);
     let failed = RwSignal::new(None::<String>);
+    let mut full = None;
     match image.source.clone() {
-        ImageSource::Url(u) => src.set(Some(u)),
+        ImageSource::Url { src: u, full: f } => {
+            src.set(Some(u));
+            full = f;
+        }
         ImageSource::File {
             file,
             offset,
@@ -82,9 +88,17 @@ fn Card(image: GalleryImage) -> impl IntoView {
         <figure class="gallery-item">
             {move || match (src.get(), failed.get()) {
                 (Some(u), _) if video => view! {
-                    <video src=u title=prompt.clone() controls=true muted=true loop=true playsinline=true preload="auto"></video>
+                    <video src=full.clone().unwrap_or(u) title=prompt.clone() controls=true muted=true loop=true playsinline=true preload="auto"></video>
                 }.into_any(),
-                (Some(u), _) => view! { <img src=u alt=prompt.clone() loading="lazy"/> }.into_any(),
+                (Some(u), _) => match full.clone() {
+                    // A thumbnail: the full image opens on click.
+                    Some(f) => view! {
+                        <a href=f target="_blank" rel="noopener" title="open the full image">
+                            <img src=u alt=prompt.clone() loading="lazy"/>
+                        </a>
+                    }.into_any(),
+                    None => view! { <img src=u alt=prompt.clone() loading="lazy"/> }.into_any(),
+                },
                 (None, Some(e)) => view! { <div class="img-missing">{e}</div> }.into_any(),
                 (None, None) => view! { <div class="img-loading">"loading…"</div> }.into_any(),
             }}

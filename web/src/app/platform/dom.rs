@@ -1,16 +1,9 @@
 //! Small browser helpers: blobs and object URLs (images, downloads), a
 //! download list that keeps large export lines in browser memory rather than
-//! in the wasm heap, and the GPT-2 tokenizer fetched once from the app's
-//! static assets (`gpt2/tokenizer.json`, copied into `dist/` by trunk).
+//! in the wasm heap, and the app's static assets.
 
-use imgperf_core::tokenizer::Tokenizer;
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-/// Path of the tokenizer, relative to the page.
-pub const TOKENIZER_PATH: &str = "gpt2/tokenizer.json";
 
 /// A blob of `parts` (strings, byte arrays or blobs) with a MIME type.
 pub fn blob_of(parts: &js_sys::Array, mime: &str) -> web_sys::Blob {
@@ -24,6 +17,11 @@ pub fn blob_of(parts: &js_sys::Array, mime: &str) -> web_sys::Blob {
 pub fn bytes_url(bytes: &[u8], mime: &str) -> String {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     web_sys::Url::create_object_url_with_blob(&blob_of(&parts, mime)).unwrap_or_default()
+}
+
+/// An object URL for a blob.
+pub fn bytes_url_of_blob(blob: &web_sys::Blob) -> String {
+    web_sys::Url::create_object_url_with_blob(blob).unwrap_or_default()
 }
 
 /// Release an object URL.
@@ -77,6 +75,13 @@ impl LineStore {
         self.count += 1;
     }
 
+    /// Append one line given as UTF-8 bytes (a newline is added).
+    pub fn push_bytes(&mut self, line: &[u8]) {
+        let parts = js_sys::Array::of2(&js_sys::Uint8Array::from(line), &JsValue::from_str("\n"));
+        self.parts.push(&blob_of(&parts, "text/plain"));
+        self.count += 1;
+    }
+
     /// Lines stored.
     pub fn len(&self) -> usize {
         self.count
@@ -104,10 +109,21 @@ pub fn text_blob(text: &str, mime: &str) -> web_sys::Blob {
     blob_of(&js_sys::Array::of1(&JsValue::from_str(text)), mime)
 }
 
+/// `fetch(path)` on the page or in a worker (relative to the page, or to
+/// the worker's script, both at the app's root).
+pub fn fetch_promise(path: &str) -> Result<js_sys::Promise, String> {
+    match web_sys::window() {
+        Some(w) => Ok(w.fetch_with_str(path)),
+        None => js_sys::global()
+            .dyn_into::<web_sys::WorkerGlobalScope>()
+            .map(|s| s.fetch_with_str(path))
+            .map_err(|_| "neither a page nor a worker".to_owned()),
+    }
+}
+
 /// GET a static asset of the app as bytes.
 pub async fn fetch_asset(path: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(path))
+    let resp: web_sys::Response = JsFuture::from(fetch_promise(path)?)
         .await
         .map_err(|e| format!("cannot fetch {path}: {e:?}"))?
         .unchecked_into();
@@ -121,19 +137,4 @@ pub async fn fetch_asset(path: &str) -> Result<Vec<u8>, String> {
         .await
         .map_err(|e| format!("cannot read {path}: {e:?}"))?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
-}
-
-thread_local! {
-    static GPT2: RefCell<Option<Rc<Tokenizer>>> = const { RefCell::new(None) };
-}
-
-/// The GPT-2 tokenizer, fetched and parsed on first use.
-pub async fn gpt2() -> Result<Rc<Tokenizer>, String> {
-    if let Some(t) = GPT2.with(|g| g.borrow().clone()) {
-        return Ok(t);
-    }
-    let bytes = fetch_asset(TOKENIZER_PATH).await?;
-    let tok = Rc::new(Tokenizer::from_bytes(&bytes).map_err(|e| e.to_string())?);
-    GPT2.with(|g| *g.borrow_mut() = Some(tok.clone()));
-    Ok(tok)
 }

@@ -1,9 +1,10 @@
 //! The browser side of core's platform traits, and the few browser calls the
 //! pages need: the clock and timers ([`runtime`]), fetch ([`fetch`]), reading
 //! files in slices ([`files`]), downloads, object URLs and static assets
-//! ([`dom`]).
+//! ([`dom`]), and the tokenizer, loaded when needed ([`tokens`]).
 
 pub mod dom;
 pub mod fetch;
 pub mod files;
 pub mod runtime;
+pub mod tokens;

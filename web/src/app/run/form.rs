@@ -1,10 +1,14 @@
-//! The run form: target, model, endpoint path, API key (a password field
-//! held in a signal only), prompts (one per line, or synthetic), size,
-//! quality, extra JSON, concurrency, request count and optional rate, and
-//! the endpoint type (images, or video jobs); with
-//! the browser's connection cap said next to the concurrency.
+//! The run form: a server preset (the mock, SGLang, vLLM-Omni, OpenAI:
+//! path, response format and typical sizes that each accepts), target,
+//! model, endpoint type (images, or video jobs), endpoint path, API key (a
+//! password field held in a signal only), prompts (one per line, or
+//! synthetic), size, response format, quality (empty unless typed: servers
+//! disagree on its values), extra JSON, concurrency, request count and
+//! optional rate; with the browser's connection cap said next to the
+//! concurrency.
 
-use super::session::{PromptSource, RunForm};
+use crate::protocol::{PromptSource, RunForm};
+use imgperf_core::presets::{Preset, PRESETS};
 use leptos::prelude::*;
 
 /// What the browser does to concurrency, said where it is chosen.
@@ -57,7 +61,23 @@ pub fn RunFormView(
     let stddev = RwSignal::new("0".to_owned());
     let entries = RwSignal::new("10".to_owned());
     let size = RwSignal::new("512x512".to_owned());
-    let quality = RwSignal::new("standard".to_owned());
+    let response_format = RwSignal::new("b64_json".to_owned());
+    let quality = RwSignal::new(String::new());
+    let count_tokens = RwSignal::new(true);
+    let preset = RwSignal::new(None::<&'static Preset>);
+    let apply = move |name: String| {
+        let p = PRESETS.iter().find(|p| p.id == name);
+        preset.set(p);
+        if let Some(p) = p {
+            url.set(p.url.to_owned());
+            model.set(p.model.to_owned());
+            endpoint.set(p.path.to_owned());
+            kind.set("image_generation".to_owned());
+            response_format.set(p.response_format.to_owned());
+            size.set(p.sizes[0].to_owned());
+            quality.set(String::new());
+        }
+    };
     let extra = RwSignal::new(String::new());
     let concurrency = RwSignal::new("1".to_owned());
     let count = RwSignal::new("3".to_owned());
@@ -73,7 +93,9 @@ pub fn RunFormView(
                 entries: num("Entries", &entries.get_untracked())?,
             }
         } else {
-            PromptSource::Lines(prompts.get_untracked())
+            PromptSource::Lines {
+                text: prompts.get_untracked(),
+            }
         };
         let rate_text = rate.get_untracked();
         Ok(RunForm {
@@ -84,6 +106,7 @@ pub fn RunFormView(
             api_key: api_key.get_untracked(),
             prompts: prompt_source,
             size: size.get_untracked(),
+            response_format: response_format.get_untracked(),
             quality: quality.get_untracked(),
             extra_json: extra.get_untracked(),
             concurrency: num("Concurrency", &concurrency.get_untracked())?,
@@ -95,6 +118,7 @@ pub fn RunFormView(
             },
             rate_mode: rate_mode.get_untracked(),
             timeout_s: num("Timeout", &timeout.get_untracked())?,
+            count_tokens: count_tokens.get_untracked(),
             seed: None,
         })
     };
@@ -119,10 +143,18 @@ pub fn RunFormView(
         <form class="run-form" on:submit=submit>
             <fieldset>
                 <legend>"Server"</legend>
+                <label for="preset">"Preset"</label>
+                <select id="preset" on:change=move |ev| apply(event_target_value(&ev))>
+                    <option value="" selected>"(your own settings)"</option>
+                    {PRESETS.iter().map(|p| view! { <option value=p.id>{p.name}</option> }).collect_view()}
+                </select>
+                <p class="note preset-note">{move || preset.get().map(|p| p.note).unwrap_or(
+                    "Pick a preset to fill in the path, response format and a size the server accepts."
+                )}</p>
                 {text_input("url", "Target URL", url, "text", "http://127.0.0.1:8000")}
                 {text_input("model", "Model", model, "text", "e.g. black-forest-labs/FLUX.1-dev")}
                 <label for="endpoint-type">"Endpoint type"</label>
-                <select id="endpoint-type" on:change=move |ev| {
+                <select id="endpoint-type" prop:value=move || kind.get() on:change=move |ev| {
                     // Video jobs: the Videos API path, and no image-only quality.
                     let v = event_target_value(&ev);
                     let video = v == "video_generation";
@@ -154,11 +186,29 @@ pub fn RunFormView(
                     {text_input("synth-std", "Stddev", stddev, "number", "0")}
                     {text_input("synth-entries", "Entries", entries, "number", "10")}
                 </Show>
+                <label class="choice">
+                    <input type="checkbox" id="count-tokens" prop:checked=move || count_tokens.get()
+                        on:change=move |ev| count_tokens.set(event_target_checked(&ev))/>
+                    " count input tokens (GPT-2 tokenizer, 1.3 MB fetched on first use; synthetic prompts need it too)"
+                </label>
             </fieldset>
             <fieldset>
                 <legend>"Request"</legend>
-                {text_input("size", "Size", size, "text", "512x512")}
-                {text_input("quality", "Quality", quality, "text", "standard")}
+                <label for="size">"Size"</label>
+                <input id="size" type="text" list="sizes" placeholder="512x512" autocomplete="off"
+                    prop:value=move || size.get() on:input=move |ev| size.set(event_target_value(&ev))/>
+                <datalist id="sizes">
+                    {move || preset.get().map_or(&["256x256", "512x512", "1024x1024"][..], |p| p.sizes)
+                        .iter().map(|s| view! { <option value=*s></option> }).collect_view()}
+                </datalist>
+                <label for="response-format">"Response format"</label>
+                <select id="response-format" on:change=move |ev| response_format.set(event_target_value(&ev))>
+                    {[("b64_json", "b64_json (images in the JSON body)"), ("url", "url (images fetched afterwards)"), ("", "(leave out: the server's default)")]
+                        .into_iter()
+                        .map(|(v, label)| view! { <option value=v selected=move || response_format.get() == v>{label}</option> })
+                        .collect_view()}
+                </select>
+                {text_input("quality", "Quality (empty: not sent)", quality, "text", "not sent")}
                 <label for="extra">"Extra JSON (merged into each request body)"</label>
                 <Show when=move || kind.get() == "video_generation">
                     <p class="note">"Video jobs are polled every 0.1 s and their MP4 downloaded (counted in the latency), checked and shown. Add \"seconds\", \"fps\" or \"num_frames\" in the extra JSON."</p>

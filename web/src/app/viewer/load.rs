@@ -5,15 +5,13 @@
 //! kept). Progress is reported as bytes read; the loop yields to the page
 //! between lines.
 
-use crate::app::platform::dom::gpt2;
 use crate::app::platform::files::{keep_file, read_range, FileLines, CHUNK};
 use crate::app::platform::runtime::sleep_ms;
+use crate::app::platform::tokens;
 use crate::model::{body_images, GalleryImage, ImageSource, RunBuilder, RunView};
 use imgperf_core::export::format_wall_time;
 use imgperf_core::import::{parse_line, parse_summary, LineKind};
 use imgperf_core::shard::{part_of_config, part_of_records};
-use imgperf_core::tokenizer::Tokenizer;
-use std::rc::Rc;
 
 /// Largest summary JSON read whole.
 const MAX_SUMMARY: u64 = 64 << 20;
@@ -104,7 +102,8 @@ async fn load_jsonl(
     let mut lines = FileLines::new(file, CHUNK);
     let mut run = RunBuilder::new();
     let mut images = Vec::new();
-    let mut tokenizer: Option<Rc<Tokenizer>> = None;
+    // The tokenizer loads on the first raw line (it stays off if it fails).
+    let mut can_count = true;
     let (mut kind, mut bad, mut counted_isl, mut n) = (None, 0u64, false, 0u64);
     let mut shards = std::collections::BTreeSet::new();
     let mut last_yield = 0u64;
@@ -123,13 +122,16 @@ async fn load_jsonl(
         };
         kind.get_or_insert(parsed.kind);
         if parsed.kind == LineKind::Raw && parsed.record.input_sequence_length.is_none() {
-            if let Some(prompt) = &parsed.prompt {
-                if tokenizer.is_none() {
-                    tokenizer = gpt2().await.ok();
-                }
-                if let Some(t) = &tokenizer {
-                    parsed.record.input_sequence_length = Some(t.count_tokens(prompt) as u64);
-                    counted_isl = true;
+            if let (Some(prompt), true) = (&parsed.prompt, can_count) {
+                match tokens::count_tokens(std::slice::from_ref(prompt)).await {
+                    Ok(n) => {
+                        parsed.record.input_sequence_length = n.first().map(|n| u64::from(*n));
+                        counted_isl = true;
+                    }
+                    Err(e) => {
+                        can_count = false;
+                        web_sys::console::warn_1(&e.into());
+                    }
                 }
             }
         }

@@ -1,18 +1,20 @@
-//! One benchmark run in the page: the form's values checked and turned into
-//! core's plan (endpoint, workload, settings, arrivals), then core's runner
-//! over [`FetchTransport`] with a sink that feeds the live view (progress,
-//! table, gallery) and keeps the export lines for download.
+//! One benchmark run inside the worker: the form's values checked and
+//! turned into core's plan (endpoint, workload, settings, arrivals), then
+//! core's runner over [`FetchTransport`] with a sink that posts each
+//! finished request's record line to the page, and leaves its raw export
+//! line and gallery images to the [`Backlog`].
 
-use crate::app::platform::dom::{bytes_url, gpt2, LineStore};
+use super::backlog::{Backlog, Item};
+use super::gallery::Gallery;
+use super::post;
 use crate::app::platform::fetch::FetchTransport;
+use crate::app::platform::runtime::sleep_ms;
 use crate::app::platform::runtime::WebRuntime;
-use crate::model::{body_images, GalleryImage, ImageSource, RunBuilder};
+use crate::app::platform::tokens;
+use crate::protocol::{FromWorker, PromptSource, RunForm};
 use imgperf_core::endpoint::EndpointKind;
-use imgperf_core::import::parse_line;
 use imgperf_core::job::ExportLines;
-use imgperf_core::metrics::Summary;
 use imgperf_core::plan::{PromptSpec, SamplingStrategy, Workload};
-use imgperf_core::platform::Runtime;
 use imgperf_core::record::Phase;
 use imgperf_core::request::{normalize_base_url, parse_extra_inputs, EndpointConfig};
 use imgperf_core::runner::{
@@ -20,53 +22,15 @@ use imgperf_core::runner::{
 };
 use imgperf_core::schedule::{ArrivalPattern, RateSpec, Schedule};
 use imgperf_core::stop::StopSignal;
-use imgperf_core::synthetic::generate_prompts;
 use imgperf_core::video::VideoSettings;
-use leptos::prelude::*;
 use serde_json::{json, Value};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Largest response body accepted (bytes).
 const MAX_BODY: usize = 256 << 20;
-/// Images kept for the gallery of one run in the page.
-pub const MAX_IMAGES: usize = 500;
-
-/// Where the prompts come from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PromptSource {
-    /// One prompt per non-empty line.
-    Lines(String),
-    /// Synthetic prompts: mean and stddev of the token count, entries.
-    Synthetic {
-        mean: f64,
-        stddev: f64,
-        entries: usize,
-    },
-}
-
-/// The form's values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunForm {
-    pub url: String,
-    pub model: String,
-    pub endpoint: String,
-    /// `image_generation` or `video_generation`.
-    pub endpoint_type: String,
-    /// Held in memory only; sent as `Authorization: Bearer`.
-    pub api_key: String,
-    pub prompts: PromptSource,
-    pub size: String,
-    pub quality: String,
-    pub extra_json: String,
-    pub concurrency: usize,
-    pub request_count: u64,
-    /// Requests per second; `None`: closed loop.
-    pub rate: Option<f64>,
-    /// `constant` or `poisson`.
-    pub rate_mode: String,
-    pub timeout_s: f64,
-    pub seed: Option<u64>,
-}
 
 /// A run ready to start.
 pub struct Prepared {
@@ -103,7 +67,7 @@ fn cli_command(f: &RunForm, e: &EndpointConfig, seed: u64) -> String {
         c.push_str(&format!(" --extra-inputs {k}:{v}"));
     }
     match &f.prompts {
-        PromptSource::Lines(_) => c.push_str(" --input-file prompts.jsonl --custom-dataset-type single_turn"),
+        PromptSource::Lines { .. } => c.push_str(" --input-file prompts.jsonl --custom-dataset-type single_turn"),
         PromptSource::Synthetic { mean, stddev, entries } => c.push_str(&format!(
             " --synthetic-input-tokens-mean {mean} --synthetic-input-tokens-stddev {stddev} --num-dataset-entries {entries}"
         )),
@@ -134,11 +98,19 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
             "Model is required: the model name your server serves (the mock accepts any).".into(),
         );
     }
+    let kind = EndpointKind::parse(&f.endpoint_type)?;
     let mut extras = Vec::new();
     for (k, v) in [("size", &f.size), ("quality", &f.quality)] {
         if !v.trim().is_empty() {
             extras.push(format!("{k}:{}", v.trim()));
         }
+    }
+    // Images only; empty: left out (OpenAI's gpt-image models reject it).
+    if !kind.is_video() {
+        extras.push(match f.response_format.trim() {
+            "" => "response_format:null".to_owned(),
+            v => format!("response_format:{v}"),
+        });
     }
     if !f.extra_json.trim().is_empty() {
         if !f.extra_json.trim().starts_with('{') {
@@ -156,7 +128,6 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
     if !f.timeout_s.is_finite() || f.timeout_s <= 0.0 {
         return Err("The request timeout must be a positive number of seconds.".into());
     }
-    let kind = EndpointKind::parse(&f.endpoint_type)?;
     let endpoint = EndpointConfig {
         urls: vec![url],
         endpoint_path: if f.endpoint.trim().is_empty() {
@@ -172,11 +143,15 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
         kind,
     };
     let seed = f.seed.unwrap_or_else(random_u64);
-    let tokenizer = gpt2()
-        .await
-        .map_err(|e| format!("cannot load the GPT-2 tokenizer: {e}"))?;
+    // The tokenizer (its module and the 1.3 MB GPT-2 file) is fetched only
+    // when synthetic prompts or input token counts need it.
+    let loading = || {
+        post(&FromWorker::Preparing {
+            what: "Loading the GPT-2 tokenizer…".into(),
+        })
+    };
     let prompts: Vec<String> = match &f.prompts {
-        PromptSource::Lines(text) => text
+        PromptSource::Lines { text } => text
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
@@ -194,7 +169,10 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
                         .into(),
                 );
             }
-            generate_prompts(&tokenizer, *mean, *stddev, *entries, seed)
+            loading();
+            tokens::synthetic_prompts(*mean, *stddev, *entries, seed)
+                .await
+                .map_err(|e| format!("cannot make synthetic prompts: {e}"))?
         }
     };
     if prompts.is_empty() {
@@ -209,7 +187,17 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
             extra: None,
         })
         .collect();
-    let workload = Workload::build(&specs, &endpoint, Some(&tokenizer), seed);
+    let mut workload = Workload::build(&specs, &endpoint, None, seed);
+    if f.count_tokens {
+        loading();
+        let texts: Vec<String> = workload.items.iter().map(|i| i.prompt.clone()).collect();
+        let counts = tokens::count_tokens(&texts)
+            .await
+            .map_err(|e| format!("cannot count input tokens: {e}"))?;
+        for (item, n) in workload.items.iter_mut().zip(counts) {
+            item.isl = Some(u64::from(n));
+        }
+    }
     let arrivals = match f.rate {
         None => Arrivals::Closed,
         Some(rate) => {
@@ -253,7 +241,7 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
             "custom_endpoint": endpoint.endpoint_path, "urls": endpoint.urls, "streaming": false,
             "timeout_seconds": f.timeout_s, "mock": false},
         "input": {"random_seed": seed, "extra": endpoint.extra_inputs, "tokenizer": "gpt2",
-            "prompts": match &f.prompts { PromptSource::Lines(_) => "lines", PromptSource::Synthetic { .. } => "synthetic" }},
+            "prompts": match &f.prompts { PromptSource::Lines { .. } => "lines", PromptSource::Synthetic { .. } => "synthetic" }},
         "loadgen": {"concurrency": f.concurrency, "request_count": f.request_count,
             "request_rate": f.rate, "request_rate_mode": f.rate.map(|_| f.rate_mode.clone())},
         "output": {"export_level": "raw"},
@@ -270,96 +258,32 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
     })
 }
 
-/// Signals the live view reads.
-#[derive(Debug, Clone, Copy)]
-pub struct Live {
-    pub issued: RwSignal<u64>,
-    pub done: RwSignal<u64>,
-    pub errors: RwSignal<u64>,
-    /// A request failed before any response (CORS or unreachable).
-    pub opaque_errors: RwSignal<u64>,
-    pub summary: RwSignal<Option<Summary>>,
-    pub images: RwSignal<Vec<GalleryImage>>,
+/// Posts each finished request's record line to the page at once; the
+/// rest (raw line, gallery) waits in the backlog.
+struct WorkerSink {
+    /// Profiling requests sent, and whether a post of it is pending.
+    issued: Rc<Cell<(u64, bool)>>,
+    /// Prompt of each dataset entry, by conversation id.
+    prompts: HashMap<String, String>,
+    backlog: Backlog,
 }
 
-impl Live {
-    /// All zero.
-    pub fn new() -> Self {
-        Live {
-            issued: RwSignal::new(0),
-            done: RwSignal::new(0),
-            errors: RwSignal::new(0),
-            opaque_errors: RwSignal::new(0),
-            summary: RwSignal::new(None),
-            images: RwSignal::new(Vec::new()),
-        }
-    }
-
-    /// Back to zero for a new run.
-    pub fn reset(&self) {
-        self.issued.set(0);
-        self.done.set(0);
-        self.errors.set(0);
-        self.opaque_errors.set(0);
-        self.summary.set(None);
-        self.images.set(Vec::new());
-    }
-}
-
-impl Default for Live {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Feeds the live view and keeps the export lines.
-pub struct WebSink {
-    live: Live,
-    /// Summary and plot points.
-    pub run: RunBuilder,
-    /// `profile_export.jsonl` lines.
-    pub records: LineStore,
-    /// `profile_export_raw.jsonl` lines.
-    pub raw: LineStore,
-}
-
-impl WebSink {
-    fn gallery(&self, done: &Completed, raw: Option<&str>) {
-        let (Some(raw), true) = (raw, done.record.is_valid()) else {
-            return;
-        };
-        if self.live.images.with_untracked(Vec::len) >= MAX_IMAGES {
-            return;
-        }
-        let Ok(line) = parse_line(raw) else { return };
-        let Some(body) = line.responses.last() else {
-            return;
-        };
-        let mut new = Vec::new();
-        for img in body_images(&body.text, true) {
-            let image = GalleryImage {
-                source: ImageSource::Url(String::new()),
-                prompt: line.prompt.clone().unwrap_or_default(),
-                latency_ms: done.record.latency_ms(),
-                width: img.width,
-                height: img.height,
-                format: img.format.clone(),
-                bytes: img.len,
-            };
-            let url = bytes_url(&img.bytes.unwrap_or_default(), image.mime());
-            new.push(GalleryImage {
-                source: ImageSource::Url(url),
-                ..image
-            });
-        }
-        self.live.images.update(|v| v.extend(new));
-    }
-}
-
-impl RecordSink for WebSink {
+impl RecordSink for WorkerSink {
     fn issued(&mut self, phase: Phase) {
-        if phase == Phase::Profiling {
-            self.live.issued.update(|n| *n += 1);
+        if phase != Phase::Profiling {
+            return;
+        }
+        // Posted once per burst of sends, after them.
+        let (n, pending) = self.issued.get();
+        self.issued.set((n + 1, true));
+        if !pending {
+            let issued = self.issued.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                sleep_ms(0.0).await;
+                let (count, _) = issued.get();
+                issued.set((count, false));
+                post(&FromWorker::Issued { count });
+            });
         }
     }
 
@@ -367,57 +291,55 @@ impl RecordSink for WebSink {
         if done.record.phase == Phase::Warmup {
             return;
         }
-        self.run.add(&done.record);
-        if let Some(l) = &done.record_line {
-            self.records.push(l);
+        if let Some(line) = done.record_line {
+            post(&FromWorker::Record { line });
         }
-        let raw = done.raw_line.as_ref().map(ToString::to_string);
-        if let Some(l) = &raw {
-            self.raw.push(l);
-        }
-        self.gallery(&done, raw.as_deref());
-        if let Some(e) = &done.record.error {
-            self.live.errors.update(|n| *n += 1);
-            if e.kind == "ConnectionError" {
-                self.live.opaque_errors.update(|n| *n += 1);
-            }
-        }
-        self.live.done.update(|n| *n += 1);
-        // Recomputing is O(n log n): every request early on, then every 1%.
-        let n = self.run.len();
-        if n < 1000 || n.is_multiple_of(n / 100) {
-            self.live.summary.set(Some(self.run.finish()));
+        if let Some(raw) = done.raw_line {
+            let rec = &done.record;
+            self.backlog.push(Item {
+                raw,
+                valid: rec.is_valid(),
+                prompt: self
+                    .prompts
+                    .get(&rec.conversation_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                latency_ms: rec.latency_ms(),
+            });
         }
     }
 }
 
-/// What a finished run leaves.
+/// How a run ended.
 pub struct Finished {
-    pub sink: WebSink,
     pub outcome: RunOutcome,
-    pub wall_origin_ns: u64,
+    /// The raw export, one blob.
+    pub raw: web_sys::Blob,
 }
 
-/// Run `prep`, updating `live`, until done or `stop`.
-pub async fn execute(prep: Prepared, live: Live, stop: StopSignal) -> Finished {
+/// Run `prep` until done or `stop`, posting progress, records and images.
+pub async fn execute(prep: Prepared, stop: StopSignal) -> Finished {
     let rt = WebRuntime::new();
     let transport = Arc::new(FetchTransport::new(rt, prep.timeout_s, MAX_BODY));
-    let mut sink = WebSink {
-        live,
-        run: RunBuilder::new(),
-        records: LineStore::new(),
-        raw: LineStore::new(),
+    let mut sink = WorkerSink {
+        issued: Rc::new(Cell::new((0, false))),
+        prompts: prep
+            .workload
+            .items
+            .iter()
+            .map(|i| (i.conversation_id.clone(), i.prompt.clone()))
+            .collect(),
+        backlog: Backlog::new(Gallery::new()),
     };
+    super::prime::prime(&prep.endpoint, &prep.workload, &prep.settings, &transport).await;
     let plan = RunPlan {
         endpoint: &prep.endpoint,
         workload: &prep.workload,
         settings: &prep.settings,
     };
     let outcome = runner::run(plan, prep.arrivals, transport, rt, &mut sink, &stop).await;
-    live.summary.set(Some(sink.run.finish()));
     Finished {
-        sink,
         outcome,
-        wall_origin_ns: rt.wall_origin_ns(),
+        raw: sink.backlog.finish().await,
     }
 }
