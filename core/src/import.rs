@@ -311,6 +311,8 @@ pub struct ImportedSummary {
     pub input_config: Value,
     /// `was_cancelled`.
     pub was_cancelled: bool,
+    /// `per_size` (when requests asked for several sizes).
+    pub per_size: Vec<crate::metrics::SizeSummary>,
 }
 
 /// Read a summary JSON (`profile_export_imgperf.json` or AIPerf's
@@ -403,8 +405,13 @@ pub fn parse_summary(json: &Value) -> Result<ImportedSummary, ImportError> {
             .get("was_cancelled")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        per_size: per_size::per_size(json),
     })
 }
 
+mod per_size;
+mod sweep;
+
+pub use sweep::{is_sweep_summary, parse_sweep_summary, SweepPointSummary};
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@
 //! the index is relative to the site's root, so the folder can be served
 //! from any path of any static host.
 
+use crate::metrics::{MetricValue, Summary, OUTPUT_IMAGE_COUNT};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -137,6 +138,15 @@ pub fn slug(name: &str) -> String {
         "run".to_owned()
     } else {
         s
+    }
+}
+
+/// Images the run's successful requests brought back (the sum of Output
+/// Images), as run lists show it.
+pub fn images_made(summary: &Summary) -> u64 {
+    match summary.get(OUTPUT_IMAGE_COUNT.tag).map(|m| &m.value) {
+        Some(MetricValue::Distribution(d)) => d.sum.round() as u64,
+        _ => 0,
     }
 }
 

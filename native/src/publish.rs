@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use discover::{RunSource, Source};
 use imgperf_core::export::format_wall_time;
 use imgperf_core::import::{parse_line, parse_summary};
-use imgperf_core::metrics::{MetricValue, Summary, SummaryBuilder};
+use imgperf_core::metrics::{Summary, SummaryBuilder};
 use imgperf_core::site::{self, RunFiles, SiteIndex, SiteRun, SiteSweep, INDEX};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -141,14 +141,6 @@ fn summary_of(run: &RunSource) -> anyhow::Result<(Summary, Option<String>, Value
     Ok((s, start, Value::Null))
 }
 
-/// Images made by a run's successful requests.
-pub fn images_made(s: &Summary) -> u64 {
-    match s.get("output_image_count").map(|m| &m.value) {
-        Some(MetricValue::Distribution(d)) => d.sum.round() as u64,
-        _ => 0,
-    }
-}
-
 /// Publish one run under `runs/<name>/`.
 fn publish_run(
     args: &PublishArgs,
@@ -200,7 +192,7 @@ fn publish_run(
         start_time,
         request_count: summary.request_count,
         error_count: summary.error_count,
-        image_count: images_made(&summary),
+        image_count: site::images_made(&summary),
         sweep: sweep.as_ref().map(|(s, _)| (*s).to_owned()),
         parameters: sweep.map(|(_, p)| p),
         files,

@@ -9,55 +9,73 @@ pub mod table;
 pub mod viewer;
 pub mod worker;
 
+use crate::route::{self, Route};
 use crate::store::Runs;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use run::RunPage;
+use viewer::site::{site_index_path, Feedback, Site};
 use viewer::ViewerPage;
-use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// Which page is shown; `#viewer` in the URL opens the viewer.
+/// Which page is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Run,
     Viewer,
 }
 
-fn tab_from_hash() -> Tab {
-    let hash = web_sys::window()
+fn current_hash() -> String {
+    web_sys::window()
         .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default();
-    if hash == "#viewer" {
-        Tab::Viewer
-    } else {
-        Tab::Run
-    }
+        .unwrap_or_default()
 }
 
-fn set_hash(tab: Tab) {
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().set_hash(match tab {
-            Tab::Run => "run",
-            Tab::Viewer => "viewer",
-        });
-    }
-}
-
-/// The whole app: two tabs sharing the list of runs.
+/// The whole app: two tabs sharing the list of runs; the fragment of the
+/// URL ([`route`]) picks the tab and opens deep links. A published site
+/// opens on its run list.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_context(Runs::new());
-    let tab = RwSignal::new(tab_from_hash());
-    let go = move |t: Tab| {
-        tab.set(t);
-        set_hash(t);
+    let runs = Runs::new();
+    let site = Site::new();
+    let fb = Feedback {
+        status: RwSignal::new(String::new()),
+        errors: RwSignal::new(Vec::new()),
     };
+    provide_context(runs);
+    provide_context(site);
+    provide_context(fb);
+    let is_site = site_index_path().is_some();
+    let route = RwSignal::new(route::parse(&current_hash()));
+    let on_hash = Closure::<dyn Fn()>::new(move || route.set(route::parse(&current_hash())));
+    if let Some(w) = web_sys::window() {
+        w.set_onhashchange(Some(on_hash.as_ref().unchecked_ref()));
+    }
+    on_hash.forget();
+    // The site's index first, then the link the page was opened with.
+    spawn_local(async move {
+        site.load_index(fb).await;
+        site.follow(route.get_untracked(), runs, fb).await;
+    });
+    Effect::new(move |first: Option<()>| {
+        let r = route.get();
+        if first.is_some() {
+            spawn_local(site.follow(r, runs, fb));
+        }
+    });
+    let tab = Memo::new(move |_| match route.get() {
+        Route::Run => Tab::Run,
+        Route::Home if !is_site => Tab::Run,
+        _ => Tab::Viewer,
+    });
+    let go = move |r: Route| viewer::navigate(&r);
     view! {
         <header>
             <h1>"imgperf"</h1>
             <nav>
-                <button id="tab-run" class:active=move || tab.get() == Tab::Run on:click=move |_| go(Tab::Run)>"Run"</button>
-                <button id="tab-viewer" class:active=move || tab.get() == Tab::Viewer on:click=move |_| go(Tab::Viewer)>"Viewer"</button>
+                <button id="tab-run" class:active=move || tab.get() == Tab::Run on:click=move |_| go(Route::Run)>"Run"</button>
+                <button id="tab-viewer" class:active=move || tab.get() == Tab::Viewer on:click=move |_| go(Route::Viewer)>"Viewer"</button>
             </nav>
         </header>
         <main>

@@ -13,6 +13,7 @@ pub mod lines;
 pub mod model;
 pub mod plots;
 pub mod protocol;
+pub mod route;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

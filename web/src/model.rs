@@ -4,7 +4,7 @@
 //! records into one, the same way for both sources.
 
 use imgperf_core::images::{b64_images_in_body, decode_base64, probe};
-use imgperf_core::metrics::{Summary, SummaryBuilder};
+use imgperf_core::metrics::{SizeSummary, Summary, SummaryBuilder};
 use imgperf_core::record::{Phase, RequestRecord};
 use imgperf_core::video::mp4;
 use serde_json::Value;
@@ -26,7 +26,7 @@ pub struct Point {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageSource {
     /// A URL to show (an object URL of a thumbnail made by the run
-    /// worker), and the full image's.
+    /// worker, or a published site's thumbnail), and the full image's.
     Url { src: String, full: Option<String> },
     /// Inside a raw export line of an opened file, read again when shown.
     File {
@@ -95,6 +95,29 @@ pub struct RunView {
     pub config: Option<Value>,
     /// Things the reader should know (counted ISL with gpt2, lines skipped...).
     pub notes: Vec<String>,
+    /// Figures per requested size (when requests asked for several).
+    pub per_size: Vec<SizeSummary>,
+}
+
+impl RunView {
+    /// Images the run's successful requests brought back (from the table's
+    /// Output Images, not the gallery, which holds what could be shown).
+    pub fn images_made(&self) -> u64 {
+        self.summary
+            .as_ref()
+            .map_or(0, imgperf_core::site::images_made)
+    }
+}
+
+/// A sweep as the viewer shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepView {
+    /// Name shown.
+    pub label: String,
+    /// Its points, in grid order.
+    pub points: Vec<imgperf_core::import::SweepPointSummary>,
+    /// The published run of each point (`#/run/<name>`), when known.
+    pub runs: Vec<Option<String>>,
 }
 
 /// Folds records into a summary and plot points.
@@ -143,6 +166,11 @@ impl RunBuilder {
     /// The summary so far.
     pub fn finish(&self) -> Summary {
         self.summary.finish()
+    }
+
+    /// Figures per requested size (empty unless several were asked for).
+    pub fn per_size(&self) -> Vec<SizeSummary> {
+        self.summary.report().per_size
     }
 
     /// Plot points, times relative to the first start.

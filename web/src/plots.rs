@@ -1,6 +1,14 @@
 //! The plots, as SVG text (no chart library, nothing to download): latency
-//! histogram, latency over time and throughput over time, each drawing one
-//! or more runs overlaid in distinct colours with a legend.
+//! histogram, latency over time, throughput over time, the latency CDF
+//! ([`cdf`]) and latency per requested size ([`bars`]), each drawing one
+//! or more runs overlaid in distinct colours with a legend; and a sweep's
+//! latency against throughput.
+
+mod bars;
+mod cdf;
+
+pub use bars::{size_bars, sweep_curve, SizeSeries, SweepPoint};
+pub use cdf::latency_cdf;
 
 use crate::model::Point;
 use std::fmt::Write;
@@ -87,16 +95,36 @@ impl Frame {
         H - BOTTOM - (v - self.y.0) / (self.y.1 - self.y.0) * (H - TOP - BOTTOM)
     }
 
-    /// Open the SVG and draw the axes, ticks and labels.
-    fn open(&self, title: &str, x_label: &str, y_label: &str) -> String {
-        let mut o = String::new();
-        let _ = write!(
-            o,
+    /// Open the SVG with its frame.
+    fn start(title: &str) -> String {
+        format!(
             r##"<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 {W} {H}" role="img" aria-label="{t}"><title>{t}</title><rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="#fff" stroke="#cbd5e1"/>"##,
             t = esc(title),
             pw = W - LEFT - RIGHT,
             ph = H - TOP - BOTTOM,
-        );
+        )
+    }
+
+    /// Open the SVG with named categories along x (centred on 0.5, 1.5, ...).
+    fn open_categories(&self, title: &str, names: &[&str], y_label: &str) -> String {
+        let mut o = Self::start(title);
+        for (i, n) in names.iter().enumerate() {
+            let _ = write!(
+                o,
+                r##"<text x="{x:.1}" y="{ty}" font-size="11" text-anchor="middle" fill="#334155">{l}</text>"##,
+                x = self.sx(i as f64 + 0.5),
+                ty = H - BOTTOM + 16.0,
+                l = esc(n)
+            );
+        }
+        self.y_axis(&mut o);
+        self.labels(&mut o, "requested size", y_label);
+        o
+    }
+
+    /// Open the SVG and draw the axes, ticks and labels.
+    fn open(&self, title: &str, x_label: &str, y_label: &str) -> String {
+        let mut o = Self::start(title);
         let xs = nice_step(self.x.1 - self.x.0, 6.0);
         let mut v = (self.x.0 / xs).ceil() * xs;
         while v <= self.x.1 + xs * 1e-9 {
@@ -111,6 +139,12 @@ impl Frame {
             );
             v += xs;
         }
+        self.y_axis(&mut o);
+        self.labels(&mut o, x_label, y_label);
+        o
+    }
+
+    fn y_axis(&self, o: &mut String) {
         let ys = nice_step(self.y.1 - self.y.0, 5.0);
         let mut v = (self.y.0 / ys).ceil() * ys;
         while v <= self.y.1 + ys * 1e-9 {
@@ -125,6 +159,9 @@ impl Frame {
             );
             v += ys;
         }
+    }
+
+    fn labels(&self, o: &mut String, x_label: &str, y_label: &str) {
         let _ = write!(
             o,
             r##"<text x="{cx}" y="{by}" font-size="12" text-anchor="middle" fill="#0f172a">{xl}</text><text transform="translate(14 {cy}) rotate(-90)" font-size="12" text-anchor="middle" fill="#0f172a">{yl}</text>"##,
@@ -134,7 +171,6 @@ impl Frame {
             xl = esc(x_label),
             yl = esc(y_label)
         );
-        o
     }
 }
 

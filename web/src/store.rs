@@ -6,7 +6,7 @@
 //! the images again), which beat those from `profile_export.jsonl` (whose
 //! lines carry no image details).
 
-use crate::model::RunView;
+use crate::model::{RunView, SweepView};
 use leptos::prelude::*;
 
 /// How trustworthy a run's summary is, by source.
@@ -52,6 +52,9 @@ pub fn merge_into(runs: &mut Vec<RunView>, new: RunView) -> u32 {
     if run.images.is_empty() {
         run.images = new.images;
     }
+    if run.per_size.is_empty() {
+        run.per_size = new.per_size;
+    }
     if new.config.is_some() {
         run.config = new.config;
         run.label = new.label;
@@ -66,6 +69,8 @@ pub struct Runs {
     pub list: RwSignal<Vec<RunView>>,
     /// Ids of the runs shown (one: its report; several: the comparison).
     pub selected: RwSignal<Vec<u32>>,
+    /// A sweep shown above them.
+    pub sweep: RwSignal<Option<SweepView>>,
     next: RwSignal<u32>,
 }
 
@@ -75,6 +80,7 @@ impl Runs {
         Runs {
             list: RwSignal::new(Vec::new()),
             selected: RwSignal::new(Vec::new()),
+            sweep: RwSignal::new(None),
             next: RwSignal::new(1),
         }
     }
@@ -86,8 +92,8 @@ impl Runs {
         id
     }
 
-    /// Add (or merge) a run and select it.
-    pub fn add(&self, run: RunView) {
+    /// Add (or merge) a run and select it; returns the id of the run that holds it.
+    pub fn add(&self, run: RunView) -> u32 {
         let mut id = 0;
         self.list.update(|l| id = merge_into(l, run));
         self.selected.update(|s| {
@@ -95,6 +101,7 @@ impl Runs {
                 s.push(id);
             }
         });
+        id
     }
 
     /// Forget a run.
@@ -148,6 +155,7 @@ mod tests {
             images: Vec::new(),
             config: None,
             notes: vec![format!("Input sequence length {id}")],
+            per_size: Vec::new(),
         }
     }
 

@@ -286,3 +286,30 @@ fn every_metric_round_trips_through_record_lines() {
         .collect();
     assert_eq!(sizes, ["256x256", "512x512", "default"]);
 }
+
+#[test]
+fn a_sweep_summary_reads_back_per_point() {
+    use crate::sweep::{grid, parse_axes, point_name, sweep_json, PointResult};
+    let axes = parse_axes(&["concurrency=1,2".into(), "size=256x256".into()]).unwrap();
+    let points = grid(&axes);
+    let mut b = SummaryBuilder::new();
+    tutorial().iter().for_each(|r| b.add(r));
+    let s = b.finish();
+    let results: Vec<PointResult> = points
+        .iter()
+        .map(|p| PointResult {
+            point: p,
+            dir: point_name(&axes, p),
+            summary: &s,
+            was_cancelled: false,
+        })
+        .collect();
+    let json = sweep_json(&axes, &results);
+    assert!(is_sweep_summary(&json));
+    let back = parse_sweep_summary(&json).unwrap();
+    assert_eq!(back.len(), 2);
+    assert_eq!(back[1].name(), "concurrency=2 size=256x256");
+    assert_eq!(back[1].artifact_dir, "concurrency2-size256x256");
+    assert_eq!(table::rows(&back[0].summary), table::rows(&s));
+    assert!(parse_sweep_summary(&json!({"points": []})).is_err());
+}

@@ -46,7 +46,7 @@ test('viewer: a CLI raw export shows the CLI table and every image; runs compare
   const shown = await pageTable(page, '.report');
   assert.deepEqual([...shown.keys()], [...a.table.keys()], 'same rows, same order as the CLI');
   for (const [label, cells] of a.table) assert.deepEqual(shown.get(label), cells, label);
-  assert.equal(await page.locator('.report .plot-box svg').count(), 3);
+  assert.equal(await page.locator('.report .plot-box svg').count(), 4, 'latency and throughput over time, CDF, histogram');
   await screenshot(page, 'viewer-raw-export');
 
   // The same run's summary JSON and records merge into it; a second run compares.
@@ -63,7 +63,7 @@ test('viewer: a CLI raw export shows the CLI table and every image; runs compare
   assert.match(await page.textContent('.compare-view h2'), /Comparing 2 runs/);
   const count = await page.locator('.compare-view tr[data-metric="request_count"] td').allTextContents();
   assert.deepEqual(count, ['8.00', '', '6.00', '-25.0%']);
-  assert.equal(await page.locator('.compare-view .plot-box svg .series').count(), 6, 'three plots, two runs each');
+  assert.equal(await page.locator('.compare-view .plot-box svg .series').count(), 8, 'four plots, two runs each');
   await screenshot(page, 'viewer-compare');
 
   // Unticking one run shows the other's report.

@@ -4,10 +4,15 @@
 use crate::app::gallery::Gallery;
 use crate::app::table::MetricsTable;
 use crate::model::RunView;
-use crate::plots::{latency_histogram, latency_over_time, throughput_over_time, Series, PALETTE};
+use crate::plots::{
+    latency_cdf, latency_histogram, latency_over_time, size_bars, throughput_over_time, Series,
+    SizeSeries, PALETTE,
+};
 use leptos::prelude::*;
 
-/// The three plots for one or more runs (overlaid).
+/// The plots of one or more runs (overlaid): latency over time,
+/// throughput over time, latency CDF and histogram, and latency per
+/// requested size when requests asked for several.
 #[component]
 pub fn Plots(runs: Vec<RunView>) -> impl IntoView {
     let with_points: Vec<&RunView> = runs.iter().filter(|r| !r.points.is_empty()).collect();
@@ -26,11 +31,25 @@ pub fn Plots(runs: Vec<RunView>) -> impl IntoView {
             points: &r.points,
         })
         .collect();
-    let svgs = [
-        latency_histogram(&series),
+    let mut svgs = vec![
         latency_over_time(&series),
         throughput_over_time(&series),
+        latency_cdf(&series),
+        latency_histogram(&series),
     ];
+    let sized: Vec<SizeSeries<'_>> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.per_size.is_empty())
+        .map(|(i, r)| SizeSeries {
+            name: &r.label,
+            color: PALETTE[i % PALETTE.len()],
+            sizes: &r.per_size,
+        })
+        .collect();
+    if !sized.is_empty() {
+        svgs.push(size_bars(&sized));
+    }
     view! {
         <div class="plots">
             {svgs.into_iter().map(|svg| view! { <div class="plot-box" inner_html=svg></div> }).collect_view()}

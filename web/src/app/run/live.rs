@@ -239,6 +239,7 @@ impl Live {
                 images: self.images.get_untracked(),
                 config: Some(c.input_config.clone()),
                 notes: Vec::new(),
+                per_size: c.run.per_size(),
             }
         });
         runs.add(view);

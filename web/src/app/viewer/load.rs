@@ -1,5 +1,5 @@
-//! Opening one file: tell a summary JSON from a JSONL export by its first
-//! line, then read JSONL line by line ([`FileLines`]): each line becomes a
+//! Opening one file: tell a summary JSON (or a sweep's) from a JSONL
+//! export by its first line, then read JSONL line by line ([`FileLines`]): each line becomes a
 //! record for the summary and the plots, and each image of a raw export a
 //! gallery entry that remembers where its line is (the image itself is not
 //! kept). Progress is reported as bytes read; the loop yields to the page
@@ -8,30 +8,15 @@
 use crate::app::platform::files::{keep_file, read_range, FileLines, CHUNK};
 use crate::app::platform::runtime::sleep_ms;
 use crate::app::platform::tokens;
-use crate::model::{body_images, GalleryImage, ImageSource, RunBuilder, RunView};
+use crate::model::{body_images, GalleryImage, ImageSource, RunBuilder, RunView, SweepView};
 use imgperf_core::export::format_wall_time;
-use imgperf_core::import::{parse_line, parse_summary, LineKind};
+use imgperf_core::import::{
+    is_sweep_summary, parse_line, parse_summary, parse_sweep_summary, LineKind,
+};
 use imgperf_core::shard::{part_of_config, part_of_records};
 
 /// Largest summary JSON read whole.
 const MAX_SUMMARY: u64 = 64 << 20;
-
-/// A label from a summary's `input_config`: model, load and start time.
-pub fn config_label(config: &serde_json::Value, start: Option<&str>) -> Option<String> {
-    let model = config["endpoint"]["model_names"][0].as_str()?;
-    let load = &config["loadgen"];
-    let mut parts = vec![model.to_owned()];
-    if let Some(c) = load["concurrency"].as_u64() {
-        parts.push(format!("concurrency {c}"));
-    }
-    if let Some(r) = load["request_rate"].as_f64() {
-        parts.push(format!("rate {r}/s"));
-    }
-    if let Some(s) = start {
-        parts.push(s.replace('T', " ").chars().take(19).collect());
-    }
-    Some(parts.join(" · "))
-}
 
 /// A label or run key with the part of a scaled-out benchmark it is
 /// (`shard 2`, `merged`), so a shard and the merge never pair up.
@@ -49,17 +34,26 @@ fn is_jsonl(head: &[u8]) -> bool {
     text.trim_start().starts_with('{') && text.contains("\"metadata\"")
 }
 
-/// Read `file` into a run view with id `id`; `progress` gets the share read (0..=1).
+/// What a file holds.
+pub enum Loaded {
+    /// (Part of) a run.
+    Run(RunView),
+    /// A sweep's summary.
+    Sweep(SweepView),
+}
+
+/// Read `file` into a run view with id `id` (or a sweep); `progress` gets
+/// the share read (0..=1).
 pub async fn load_file(
     file: &web_sys::File,
     id: u32,
     progress: impl Fn(f64),
-) -> Result<RunView, String> {
+) -> Result<Loaded, String> {
     let name = file.name();
     let size = file.size() as u64;
     let head = read_range(file, 0, size.min(64 << 10)).await?;
     if is_jsonl(&head) {
-        return load_jsonl(file, id, name, progress).await;
+        return load_jsonl(file, id, name, progress).await.map(Loaded::Run);
     }
     if size > MAX_SUMMARY {
         return Err(format!("{name}: not an export (no \"metadata\" in its first line) and too large for a summary JSON"));
@@ -67,18 +61,28 @@ pub async fn load_file(
     let bytes = read_range(file, 0, size).await?;
     let json: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{name}: neither JSONL export lines nor a summary JSON ({e})"))?;
+    if is_sweep_summary(&json) {
+        let points = parse_sweep_summary(&json).map_err(|e| format!("{name}: {e}"))?;
+        progress(1.0);
+        return Ok(Loaded::Sweep(SweepView {
+            label: format!("sweep {name}"),
+            points,
+            runs: Vec::new(),
+        }));
+    }
     let s = parse_summary(&json).map_err(|e| format!("{name}: {e}"))?;
     progress(1.0);
     let part = part_of_config(&s.input_config);
     let label = with_part(
-        config_label(&s.input_config, s.start_time.as_deref()).unwrap_or_else(|| name.clone()),
+        imgperf_core::site::run_label(&s.input_config, s.start_time.as_deref())
+            .unwrap_or_else(|| name.clone()),
         &part,
     );
     let mut notes = Vec::new();
     if s.was_cancelled {
         notes.push("The run was stopped early (was_cancelled).".to_owned());
     }
-    Ok(RunView {
+    Ok(Loaded::Run(RunView {
         id,
         label,
         files: vec![name],
@@ -89,7 +93,8 @@ pub async fn load_file(
         images: Vec::new(),
         config: Some(s.input_config),
         notes,
-    })
+        per_size: s.per_size,
+    }))
 }
 
 async fn load_jsonl(
@@ -201,5 +206,6 @@ async fn load_jsonl(
         images,
         config: None,
         notes,
+        per_size: run.per_size(),
     })
 }
