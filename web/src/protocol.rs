@@ -61,7 +61,7 @@ pub struct RunForm {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToWorker {
     /// Run this benchmark.
-    Start { form: RunForm },
+    Start { form: Box<RunForm> },
     /// Stop: 1 lets in-flight requests finish, 2 abandons them.
     Stop { level: u8 },
 }
@@ -145,7 +145,12 @@ mod tests {
             count_tokens: true,
             seed: None,
         };
-        for m in [ToWorker::Start { form }, ToWorker::Stop { level: 2 }] {
+        for m in [
+            ToWorker::Start {
+                form: Box::new(form),
+            },
+            ToWorker::Stop { level: 2 },
+        ] {
             assert_eq!(decode::<ToWorker>(&encode(&m)).unwrap(), m);
         }
         let m = FromWorker::Record {

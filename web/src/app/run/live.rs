@@ -108,7 +108,13 @@ impl Live {
             }
         });
         state.set(State::Preparing("Starting the run worker…".into()));
-        self.send(&ToWorker::Start { form }, state, runs);
+        self.send(
+            &ToWorker::Start {
+                form: Box::new(form),
+            },
+            state,
+            runs,
+        );
     }
 
     /// Send a message to the worker (starting it with this page's handler).

@@ -71,7 +71,7 @@ async fn run(form: crate::protocol::RunForm) {
 fn on_message(event: web_sys::MessageEvent) {
     let text = event.data().as_string().unwrap_or_default();
     match decode::<ToWorker>(&text) {
-        Ok(ToWorker::Start { form }) => wasm_bindgen_futures::spawn_local(run(form)),
+        Ok(ToWorker::Start { form }) => wasm_bindgen_futures::spawn_local(run(*form)),
         Ok(ToWorker::Stop { level }) => STOP.with(|s| {
             if let Some(s) = s.borrow().as_ref() {
                 while s.level() < level {
