@@ -49,6 +49,18 @@ test('viewer: a CLI raw export shows the CLI table and every image; runs compare
   assert.equal(await page.locator('.report .plot-box svg').count(), 4, 'latency and throughput over time, CDF, histogram');
   await screenshot(page, 'viewer-raw-export');
 
+  // profile_export.jsonl alone, in a fresh page: the same table (core reads
+  // the image facts and output metrics back), and the images made.
+  const alone = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await alone.goto(`${web.url}#viewer`);
+  await alone.setInputFiles('#viewer-files', a.records);
+  await alone.waitForSelector('.report table.metrics');
+  const fromRecords = await pageTable(alone, '.report');
+  assert.deepEqual([...fromRecords.keys()], [...a.table.keys()], 'records alone: same rows');
+  for (const [label, cells] of a.table) assert.deepEqual(fromRecords.get(label), cells, `records alone: ${label}`);
+  assert.match(await alone.textContent('.run-entry .facts'), /8 requests · 8 images/);
+  await alone.close();
+
   // The same run's summary JSON and records merge into it; a second run compares.
   await page.setInputFiles('#viewer-files', [a.summary, a.records]);
   await page.waitForFunction(() => document.querySelector('.report .sources')?.textContent.includes('table from summary JSON'));
