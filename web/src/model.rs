@@ -23,7 +23,7 @@ pub struct Point {
 }
 
 /// Where a gallery image's bytes are.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageSource {
     /// A URL to show (an object URL of a thumbnail made by the run
     /// worker, or a published site's thumbnail), and the full image's.

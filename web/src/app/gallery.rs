@@ -131,14 +131,18 @@ pub fn Gallery(#[prop(into)] images: Signal<Vec<GalleryImage>>) -> impl IntoView
                 </div>
             </Show>
             <div class="cards">
-                {move || {
-                    let p = page.get().min(pages() - 1);
-                    images
-                        .with(|all| all.iter().skip(p * PAGE).take(PAGE).cloned().collect::<Vec<_>>())
-                        .into_iter()
-                        .map(|image| view! { <Card image=image/> })
-                        .collect_view()
-                }}
+                // Keyed by position: images added during a run leave the
+                // cards already shown in place.
+                <For
+                    each=move || {
+                        let p = page.get().min(pages() - 1);
+                        images.with(|all| {
+                            all.iter().enumerate().skip(p * PAGE).take(PAGE).map(|(i, g)| (i, g.clone())).collect::<Vec<_>>()
+                        })
+                    }
+                    key=|(i, g)| (*i, g.source.clone())
+                    children=|(_, image)| view! { <Card image=image/> }
+                />
             </div>
         </section>
     }

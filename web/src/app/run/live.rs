@@ -6,6 +6,7 @@
 
 use super::client::{self, blob, Handler};
 use crate::app::platform::dom::{bytes_url_of_blob, text_blob, LineStore};
+use crate::app::platform::runtime::sleep_ms;
 use crate::model::{GalleryImage, ImageSource, RunBuilder, RunView};
 use crate::protocol::{FromWorker, RunForm, ToWorker};
 use crate::store::Runs;
@@ -40,7 +41,16 @@ struct Current {
     input_config: Value,
     summary_json: String,
     summary_csv: String,
+    /// Gallery images not shown yet.
+    new_images: Vec<GalleryImage>,
+    /// A refresh of the table and gallery is due.
+    refresh_due: bool,
 }
+
+/// Table and gallery are redrawn at most this often during a run (the
+/// counters at every record): the page's drawing shares the machine with
+/// the worker's sends.
+const REFRESH_MS: f64 = 100.0;
 
 thread_local! {
     static CURRENT: RefCell<Current> = RefCell::new(Current::default());
@@ -156,20 +166,20 @@ impl Live {
             FromWorker::Image { facts } => {
                 let url = |name| blob(data, name).map(|b| bytes_url_of_blob(&b));
                 if let Some(thumb) = url("thumb") {
-                    self.images.update(|v| {
-                        v.push(GalleryImage {
-                            source: ImageSource::Url {
-                                src: thumb,
-                                full: url("full"),
-                            },
-                            prompt: facts.prompt,
-                            latency_ms: facts.latency_ms,
-                            width: facts.width,
-                            height: facts.height,
-                            format: facts.format,
-                            bytes: facts.bytes,
-                        })
-                    });
+                    let image = GalleryImage {
+                        source: ImageSource::Url {
+                            src: thumb,
+                            full: url("full"),
+                        },
+                        prompt: facts.prompt,
+                        latency_ms: facts.latency_ms,
+                        width: facts.width,
+                        height: facts.height,
+                        format: facts.format,
+                        bytes: facts.bytes,
+                    };
+                    CURRENT.with(|c| c.borrow_mut().new_images.push(image));
+                    self.schedule_refresh();
                 }
             }
             FromWorker::Finished { was_cancelled } => {
@@ -194,21 +204,46 @@ impl Live {
             }
         }
         self.done.update(|n| *n += 1);
-        let summary = CURRENT.with(|c| {
+        CURRENT.with(|c| {
             let mut c = c.borrow_mut();
             c.records.push(line);
             c.run.add(&rec);
-            // Recomputing is O(n log n): every request early on, then every 1%.
+        });
+        self.schedule_refresh();
+    }
+
+    /// Redraw the table and the gallery within [`REFRESH_MS`].
+    fn schedule_refresh(self) {
+        let due = CURRENT.with(|c| std::mem::replace(&mut c.borrow_mut().refresh_due, true));
+        if !due {
+            leptos::task::spawn_local(async move {
+                sleep_ms(REFRESH_MS).await;
+                self.refresh();
+            });
+        }
+    }
+
+    fn refresh(self) {
+        let (summary, images) = CURRENT.with(|c| {
+            let mut c = c.borrow_mut();
+            c.refresh_due = false;
+            // Recomputing is O(n log n): every time early on, then every 1%.
             let n = c.run.len();
-            (n < 1000 || n.is_multiple_of(n / 100)).then(|| c.run.finish())
+            let summary =
+                (n > 0 && (n < 1000 || n.is_multiple_of(n / 100))).then(|| c.run.finish());
+            (summary, std::mem::take(&mut c.new_images))
         });
         if let Some(s) = summary {
             self.summary.set(Some(s));
+        }
+        if !images.is_empty() {
+            self.images.update(|v| v.extend(images));
         }
     }
 
     /// The run ended: final summary, exports, and the run in the viewer.
     fn finish(self, was_cancelled: bool, raw: Option<web_sys::Blob>, runs: Runs) {
+        self.refresh();
         let view = CURRENT.with(|c| {
             let mut c = c.borrow_mut();
             let summary = c.run.finish();
