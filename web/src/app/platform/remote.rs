@@ -27,7 +27,7 @@ pub fn file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     path.rsplit('/')
         .find(|s| !s.is_empty())
-        .map(|s| crate::route::percent_decode(s))
+        .map(crate::route::percent_decode)
         .unwrap_or_else(|| "download".into())
 }
 

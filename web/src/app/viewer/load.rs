@@ -37,7 +37,7 @@ fn is_jsonl(head: &[u8]) -> bool {
 /// What a file holds.
 pub enum Loaded {
     /// (Part of) a run.
-    Run(RunView),
+    Run(Box<RunView>),
     /// A sweep's summary.
     Sweep(SweepView),
 }
@@ -53,7 +53,9 @@ pub async fn load_file(
     let size = file.size() as u64;
     let head = read_range(file, 0, size.min(64 << 10)).await?;
     if is_jsonl(&head) {
-        return load_jsonl(file, id, name, progress).await.map(Loaded::Run);
+        return load_jsonl(file, id, name, progress)
+            .await
+            .map(|v| Loaded::Run(Box::new(v)));
     }
     if size > MAX_SUMMARY {
         return Err(format!("{name}: not an export (no \"metadata\" in its first line) and too large for a summary JSON"));
@@ -82,7 +84,7 @@ pub async fn load_file(
     if s.was_cancelled {
         notes.push("The run was stopped early (was_cancelled).".to_owned());
     }
-    Ok(Loaded::Run(RunView {
+    Ok(Loaded::Run(Box::new(RunView {
         id,
         label,
         files: vec![name],
@@ -94,7 +96,7 @@ pub async fn load_file(
         config: Some(s.input_config),
         notes,
         per_size: s.per_size,
-    }))
+    })))
 }
 
 async fn load_jsonl(

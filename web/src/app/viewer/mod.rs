@@ -38,7 +38,7 @@ fn open_files(runs: Runs, files: Vec<web_sys::File>, fb: Feedback) {
             };
             match load::load_file(&file, id, progress).await {
                 Ok(Loaded::Run(view)) => {
-                    runs.add(view);
+                    runs.add(*view);
                 }
                 Ok(Loaded::Sweep(s)) => runs.sweep.set(Some(s)),
                 Err(e) => fb.errors.update(|v| v.push(e)),

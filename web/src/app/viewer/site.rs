@@ -218,7 +218,7 @@ pub async fn open_url(url: &str, runs: Runs, fb: Feedback) -> Option<Opened> {
             .set(format!("Reading {url}: {:.0}%", share * 100.0))
     };
     match load_file(&file, runs.next_id(), progress).await {
-        Ok(Loaded::Run(view)) => Some(Opened::Run(runs.add(view))),
+        Ok(Loaded::Run(view)) => Some(Opened::Run(runs.add(*view))),
         Ok(Loaded::Sweep(sweep)) => {
             runs.sweep.set(Some(sweep));
             Some(Opened::Sweep)

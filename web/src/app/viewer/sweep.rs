@@ -10,14 +10,18 @@ use imgperf_core::metrics::{MetricValue, Summary};
 use imgperf_core::table::format_number;
 use leptos::prelude::*;
 
-fn stat(s: &Summary, tag: &str, pick: fn(&imgperf_core::stats::Stats) -> f64) -> Option<f64> {
+fn stat(s: &Summary, tag: &str, pick: Pick) -> Option<f64> {
     match &s.get(tag)?.value {
         MetricValue::Distribution(d) => Some(pick(d)),
         MetricValue::Scalar(v) => Some(*v),
     }
 }
 
-const COLUMNS: [(&str, &str, fn(&imgperf_core::stats::Stats) -> f64); 7] = [
+/// Picks one figure of a distribution.
+type Pick = fn(&imgperf_core::stats::Stats) -> f64;
+
+/// Columns: header, metric tag, statistic.
+const COLUMNS: [(&str, &str, Pick); 7] = [
     ("Requests", "request_count", |d| d.avg),
     ("Errors", "error_request_count", |d| d.avg),
     ("Request throughput (req/s)", "request_throughput", |d| {
