@@ -2,8 +2,11 @@
 //!
 //! A single_turn file is JSON Lines, one prompt per line, as in the reference
 //! tool: `{"text": "a red fox"}` or `{"texts": ["a red fox", "in snow"]}`,
-//! with optional `extra` (an object merged into the request body), and
-//! optional `timestamp` or `delay` in milliseconds for fixed schedules.
+//! with optional `extra` (an object merged into the request body),
+//! optional `timestamp` or `delay` in milliseconds for fixed schedules, and
+//! optional reference images for edits: `image` (one string) or `images` (a
+//! list), each a path, an http(s) URL or a `data:` URI, plus an optional
+//! `mask` (loaded by [`crate::reference`]).
 //! Unknown keys are ignored. Parsing works on text already in memory, so the
 //! browser and the CLI share it; every error names the source and the line.
 
@@ -12,6 +15,8 @@ use serde_json::{Map, Value};
 /// One prompt (one row of a single_turn file).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetEntry {
+    /// 1-based line of the row in its file (what errors name).
+    pub line: usize,
     /// The texts of the turn; at least one, none empty.
     pub texts: Vec<String>,
     /// Fields merged into the request body for this prompt (size, seed, ...).
@@ -20,6 +25,10 @@ pub struct DatasetEntry {
     pub timestamp_ms: Option<f64>,
     /// How long to wait before sending the request, in ms.
     pub delay_ms: Option<f64>,
+    /// Reference images (`image` or `images`): paths, URLs or `data:` URIs, as written.
+    pub images: Vec<String>,
+    /// Optional `mask` image for an edit, as written.
+    pub mask: Option<String>,
 }
 
 impl DatasetEntry {
@@ -253,12 +262,61 @@ impl RowCtx<'_> {
         if timestamp_ms.is_some() && delay_ms.is_some() {
             return Err(self.invalid(r#"has both "timestamp" and "delay"; use one of them"#));
         }
+        let images = self.images(field("image"), field("images"))?;
+        let mask = match field("mask") {
+            None => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(v) => {
+                return Err(self.invalid(format!(
+                    r#""mask" must be a non-empty string (a path, URL or data: URI), found {}"#,
+                    describe(v)
+                )))
+            }
+        };
+        if mask.is_some() && images.is_empty() {
+            return Err(self.invalid(r#"has a "mask" but no "image"; a mask goes with an image"#));
+        }
         Ok(DatasetEntry {
+            line: self.line,
             texts,
             extra,
             timestamp_ms,
             delay_ms,
+            images,
+            mask,
         })
+    }
+
+    /// `image` (one string) or `images` (a list of strings), trimmed.
+    fn images(
+        &self,
+        one: Option<&Value>,
+        many: Option<&Value>,
+    ) -> Result<Vec<String>, DatasetError> {
+        const WHAT: &str = "a path, an http(s) URL or a data: URI";
+        let item = |key: &str, v: &Value| match v {
+            Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            Value::String(_) => Err(self.invalid(format!(r#""{key}" is empty; give {WHAT}"#))),
+            other => Err(self.invalid(format!(
+                r#""{key}" must be a string ({WHAT}), found {}"#,
+                describe(other)
+            ))),
+        };
+        match (one, many) {
+            (Some(_), Some(_)) => {
+                Err(self.invalid(r#"has both "image" and "images"; use one of them"#))
+            }
+            (Some(v), None) => Ok(vec![item("image", v)?]),
+            (None, Some(Value::Array(list))) if !list.is_empty() => {
+                list.iter().map(|v| item("images", v)).collect()
+            }
+            (None, Some(Value::Array(_))) => Err(self.invalid(r#""images" is an empty array"#)),
+            (None, Some(v)) => Err(self.invalid(format!(
+                r#""images" must be an array of strings ({WHAT}), found {}"#,
+                describe(v)
+            ))),
+            (None, None) => Ok(Vec::new()),
+        }
     }
 
     fn non_empty(&self, key: &str, s: &str) -> Result<String, DatasetError> {

@@ -132,3 +132,54 @@ fn dataset_types() {
         assert!(msg.contains(t.as_str()), "{msg}");
     }
 }
+
+#[test]
+fn reference_images_and_masks() {
+    let file = "{\"text\": \"a\", \"image\": \" ref1.png \"}\n\
+                \n\
+                {\"text\": \"b\", \"images\": [\"https://x/1.png\", \"data:image/png;base64,AAAA\"], \"mask\": \"m.png\"}\n\
+                {\"text\": \"c\"}";
+    let rows = parse(file).unwrap();
+    assert_eq!(rows[0].images, vec!["ref1.png"]);
+    assert_eq!(rows[0].line, 1);
+    assert_eq!(rows[1].line, 3, "blank lines still count");
+    assert_eq!(rows[1].images.len(), 2);
+    assert_eq!(rows[1].mask.as_deref(), Some("m.png"));
+    assert!(rows[2].images.is_empty() && rows[2].mask.is_none());
+}
+
+#[test]
+fn bad_reference_fields_name_the_line() {
+    let cases = [
+        (
+            r#"{"text": "a", "image": 3}"#,
+            r#""image" must be a string"#,
+        ),
+        (r#"{"text": "a", "image": " "}"#, r#""image" is empty"#),
+        (
+            r#"{"text": "a", "images": []}"#,
+            r#""images" is an empty array"#,
+        ),
+        (
+            r#"{"text": "a", "images": "x.png"}"#,
+            r#""images" must be an array"#,
+        ),
+        (
+            r#"{"text": "a", "image": "x", "images": ["y"]}"#,
+            "both \"image\" and \"images\"",
+        ),
+        (
+            r#"{"text": "a", "mask": "m.png"}"#,
+            "a mask goes with an image",
+        ),
+        (
+            r#"{"text": "a", "image": "x", "mask": 1}"#,
+            r#""mask" must be a non-empty string"#,
+        ),
+    ];
+    for (row, want) in cases {
+        let msg = err(&format!("{{\"text\": \"ok\"}}\n{row}"));
+        assert!(msg.starts_with("image_prompts.jsonl:2: "), "{msg}");
+        assert!(msg.contains(want), "{row}: {msg}");
+    }
+}

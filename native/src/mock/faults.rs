@@ -231,13 +231,8 @@ pub(crate) const STREAM_FAULT: u64 = 0x000F_A017;
 /// Random stream of the latency jitter.
 pub(crate) const STREAM_JITTER: u64 = 0x0071_7732;
 
-/// SplitMix64 finaliser: a well-mixed 64-bit hash of `x`.
-pub(crate) fn mix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+/// SplitMix64 finaliser: a well-mixed 64-bit hash of `x` (shared with core's pictures).
+pub(crate) use imgperf_core::picture::mix64;
 
 /// A uniform draw in [0, 1) that depends only on (seed, stream, index), so
 /// concurrency never changes which request gets which draw.
