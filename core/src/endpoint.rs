@@ -1,7 +1,8 @@
 //! `--endpoint-type`: which API a run speaks. It decides the default path,
-//! the payload's shape, how one request runs (a plain exchange, or a video
-//! job submitted and polled to completion) and the names AIPerf gives the
-//! results table and the artifact directory.
+//! the payload's shape (JSON, or an edit's multipart form), how one request
+//! runs (a plain exchange, or a video job submitted and polled to
+//! completion) and the names AIPerf gives the results table and the
+//! artifact directory.
 
 /// The API a run benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -9,6 +10,9 @@ pub enum EndpointKind {
     /// OpenAI Images API, `POST /v1/images/generations`.
     #[default]
     ImageGeneration,
+    /// OpenAI Images API, `POST /v1/images/edits`: reference images plus
+    /// text, as `multipart/form-data` ([`crate::edit`]).
+    ImageEdit,
     /// OpenAI Videos API: `POST /v1/videos`, then `GET /v1/videos/{id}`
     /// until the job ends, then `GET /v1/videos/{id}/content`.
     VideoGeneration,
@@ -16,8 +20,11 @@ pub enum EndpointKind {
 
 impl EndpointKind {
     /// Every kind, in `--help` order.
-    pub const ALL: [EndpointKind; 2] =
-        [EndpointKind::ImageGeneration, EndpointKind::VideoGeneration];
+    pub const ALL: [EndpointKind; 3] = [
+        EndpointKind::ImageGeneration,
+        EndpointKind::ImageEdit,
+        EndpointKind::VideoGeneration,
+    ];
 
     /// Parse an `--endpoint-type` value.
     pub fn parse(s: &str) -> Result<EndpointKind, String> {
@@ -38,6 +45,7 @@ impl EndpointKind {
     pub fn name(self) -> &'static str {
         match self {
             EndpointKind::ImageGeneration => "image_generation",
+            EndpointKind::ImageEdit => "image_edit",
             EndpointKind::VideoGeneration => "video_generation",
         }
     }
@@ -46,6 +54,7 @@ impl EndpointKind {
     pub fn default_path(self) -> &'static str {
         match self {
             EndpointKind::ImageGeneration => crate::request::DEFAULT_ENDPOINT,
+            EndpointKind::ImageEdit => crate::request::EDIT_ENDPOINT,
             EndpointKind::VideoGeneration => "/v1/videos",
         }
     }
@@ -54,6 +63,7 @@ impl EndpointKind {
     pub fn table_name(self) -> &'static str {
         match self {
             EndpointKind::ImageGeneration => "Image Generation Metrics",
+            EndpointKind::ImageEdit => "Image Edit Metrics",
             EndpointKind::VideoGeneration => "Video Generation Metrics",
         }
     }
@@ -61,6 +71,11 @@ impl EndpointKind {
     /// Whether each request is a video job (submit, polls, content).
     pub fn is_video(self) -> bool {
         self == EndpointKind::VideoGeneration
+    }
+
+    /// Whether each request uploads reference images (multipart).
+    pub fn is_edit(self) -> bool {
+        self == EndpointKind::ImageEdit
     }
 }
 
@@ -79,5 +94,7 @@ mod tests {
             "{e}"
         );
         assert_eq!(EndpointKind::VideoGeneration.default_path(), "/v1/videos");
+        assert_eq!(EndpointKind::ImageEdit.default_path(), "/v1/images/edits");
+        assert_eq!(EndpointKind::ImageEdit.table_name(), "Image Edit Metrics");
     }
 }

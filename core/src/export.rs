@@ -12,8 +12,9 @@
 //! streamed event) are JSON arrays, a streamed response's raw line has one
 //! `responses[]` entry per event, a video job's record line has a `video`
 //! object and its raw line one `responses[]` entry per answer (submit,
-//! every poll, the content's facts), and the summary JSON adds the
-//! [`ImageReport`] ([`add_image_report`]).
+//! every poll, the content's facts), an edit's record line carries its
+//! `input_images` (format, width, height, bytes, sha256 prefix each), and
+//! the summary JSON adds the [`ImageReport`] ([`add_image_report`]).
 
 mod escape;
 mod images;
@@ -33,6 +34,7 @@ use time::OffsetDateTime;
 use crate::metrics::ImageReport;
 use crate::metrics::{record_metrics, MetricDef, MetricValue, Summary};
 use crate::record::{ErrorDetails, Phase, RequestRecord};
+use crate::reference::InputImageMeta;
 use crate::stats::Stats;
 
 /// Run-level facts the summary JSON needs beyond the [`Summary`].
@@ -144,6 +146,8 @@ struct RecordLine<'a> {
     images: Option<images::ImagesEntry<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     video: Option<video::VideoEntry<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    input_images: &'a [InputImageMeta],
 }
 
 /// A record's metrics as `(tag, entry)` pairs; a list metric's values
@@ -185,6 +189,7 @@ pub fn record_line(rec: &RequestRecord, wall_origin_ns: u64) -> String {
         error: rec.error.as_ref(),
         images: images::ImagesEntry::of(rec),
         video: video::VideoEntry::of(rec),
+        input_images: &rec.input_images,
     };
     serde_json::to_string(&line).expect("record line serializes")
 }

@@ -15,6 +15,7 @@ use crate::measure::{self, Expect, ValidateImages};
 use crate::metrics::{self, MetricSummary, MetricValue, Summary};
 use crate::output::Output;
 use crate::record::{ErrorDetails, Phase, RequestRecord};
+use crate::reference::InputImageMeta;
 use crate::stats::Stats;
 use crate::transport::{HttpResponse, Timing};
 use serde::Deserialize;
@@ -135,6 +136,7 @@ struct LineIn {
     error: Option<ErrorDetails>,
     #[serde(default)]
     video: Option<Value>,
+    input_images: Vec<InputImageMeta>,
 }
 
 /// Parse one line of `profile_export.jsonl` or `profile_export_raw.jsonl`.
@@ -148,6 +150,7 @@ pub fn parse_line(line: &str) -> Result<ImportedLine, ImportError> {
     let input: LineIn =
         serde_json::from_str(line).map_err(|e| ImportError::NotAnExport(e.to_string()))?;
     let mut record = base_record(input.metadata, input.status, input.error);
+    record.input_images = input.input_images.into();
     let (kind, prompt, responses) = match (input.metrics, input.responses) {
         (Some(metrics), _) => {
             exact::fill(
@@ -178,6 +181,9 @@ pub fn parse_line(line: &str) -> Result<ImportedLine, ImportError> {
                 })
                 .collect();
             record.response_bytes = responses.iter().map(|r| r.text.len() as u64).sum();
+            if let Some(p) = &input.payload {
+                record.input_images = crate::edit::input_images_of(p).into();
+            }
             if video::is_video(input.payload.as_ref(), &responses) {
                 record.output = video::from_raw(input.payload.as_ref(), &responses, &arrivals);
             } else if let Some(status) = record.status {
@@ -230,6 +236,7 @@ fn base_record(m: MetadataIn, status: Option<u16>, error: Option<ErrorDetails>) 
         slot_acquired_ns: m.slot_acquired_ns.unwrap_or(credit),
         request_start_ns: m.request_start_ns,
         stale_attempt_ns: m.stale_attempt_start_ns,
+        upload_end_ns: None,
         first_byte_ns: m.request_ack_ns,
         request_end_ns: m.request_end_ns,
         worker_id: m.worker_id,
@@ -240,6 +247,7 @@ fn base_record(m: MetadataIn, status: Option<u16>, error: Option<ErrorDetails>) 
         response_bytes: 0,
         image_count: 0,
         error,
+        input_images: std::sync::Arc::from([]),
         output: Default::default(),
     }
 }
@@ -286,6 +294,7 @@ fn remeasure(
         body: body.into(),
         timing: Timing {
             start_ns: record.request_start_ns,
+            upload_end_ns: record.upload_end_ns,
             first_byte_ns: record.first_byte_ns,
             end_ns: record.request_end_ns,
             stale_attempt_ns: record.stale_attempt_ns,

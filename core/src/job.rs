@@ -238,6 +238,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
             );
             rec.request_start_ns = resp.timing.start_ns;
             rec.stale_attempt_ns = resp.timing.stale_attempt_ns;
+            rec.upload_end_ns = resp.timing.upload_end_ns;
             rec.first_byte_ns = resp.timing.first_byte_ns;
             rec.request_end_ns = resp.timing.end_ns;
             rec.status = Some(resp.status);
@@ -255,6 +256,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
         Err(failure) => {
             rec.request_start_ns = failure.timing.start_ns;
             rec.stale_attempt_ns = failure.timing.stale_attempt_ns;
+            rec.upload_end_ns = failure.timing.upload_end_ns;
             rec.first_byte_ns = failure.timing.first_byte_ns;
             rec.request_end_ns = failure.timing.end_ns;
             rec.status = failure.status;
@@ -290,6 +292,7 @@ pub(crate) fn new_record(
         slot_acquired_ns: slot_ns,
         request_start_ns: slot_ns,
         stale_attempt_ns: None,
+        upload_end_ns: None,
         first_byte_ns: None,
         request_end_ns: slot_ns,
         worker_id: if worker == usize::MAX {
@@ -304,6 +307,7 @@ pub(crate) fn new_record(
         response_bytes: 0,
         image_count: 0,
         error: None,
+        input_images: std::sync::Arc::from([]),
         output: Default::default(),
     }
 }

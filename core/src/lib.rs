@@ -9,6 +9,7 @@
 
 pub mod corpus;
 pub mod dataset;
+pub mod edit;
 pub mod endpoint;
 pub mod export;
 pub mod goodput;

@@ -72,6 +72,17 @@ pub const HTTP_REQ_WAITING: MetricDef =
 /// First response byte → response body fully read: the transfer of the
 /// (base64) body.
 pub const HTTP_REQ_RECEIVING: MetricDef = def("http_req_receiving", "Body Transfer Time", "ms");
+/// Request start → last byte of the request body handed to the connection
+/// (an edit's upload; where the platform can tell).
+pub const HTTP_REQ_SENDING: MetricDef = def("http_req_sending", "Upload Time", "ms");
+/// Request latency per output image (AIPerf's Image Latency).
+pub const IMAGE_LATENCY: MetricDef = def("image_latency", "Image Latency", "ms/image");
+/// Images a request uploaded (an edit's references).
+pub const INPUT_IMAGE_COUNT: MetricDef = def("input_image_count", "Input Images", "images");
+/// Bytes of the images a request uploaded.
+pub const INPUT_IMAGE_BYTES: MetricDef = def("input_image_bytes", "Input Image Size", "bytes");
+/// Pixels of the images a request uploaded, in millions.
+pub const INPUT_MEGAPIXELS: MetricDef = def("input_megapixels", "Input Megapixels", "MP");
 /// Bytes of response body.
 pub const RESPONSE_BYTES: MetricDef = def("response_bytes", "Response Size", "bytes");
 /// Images in one response.
@@ -263,9 +274,10 @@ pub const VIDEO_SCALAR_METRICS: [MetricDef; 5] = [
 ];
 
 /// Per-request metrics, in summary order.
-pub const DISTRIBUTION_METRICS: [MetricDef; 26] = [
+pub const DISTRIBUTION_METRICS: [MetricDef; 31] = [
     REQUEST_LATENCY,
     INPUT_SEQUENCE_LENGTH,
+    HTTP_REQ_SENDING,
     HTTP_REQ_WAITING,
     HTTP_REQ_RECEIVING,
     RESPONSE_BYTES,
@@ -284,6 +296,10 @@ pub const DISTRIBUTION_METRICS: [MetricDef; 26] = [
     IMAGE_DOWNLOAD_TIME,
     IMAGE_BYTES,
     OUTPUT_MEGAPIXELS,
+    IMAGE_LATENCY,
+    INPUT_IMAGE_COUNT,
+    INPUT_IMAGE_BYTES,
+    INPUT_MEGAPIXELS,
     SERVER_INFERENCE_TIME,
     SERVER_QUEUE_OVERHEAD,
     SERVER_PEAK_MEMORY,
@@ -331,8 +347,10 @@ pub fn find(tag: &str) -> Option<MetricDef> {
 /// A valid record gives `request_latency`, `input_sequence_length` (when
 /// known), `http_req_waiting`/`http_req_receiving` (when the first byte
 /// arrived), `response_bytes` and `output_image_count`, then what its output
-/// tells (image times, partial images, downloads, bytes, megapixels, server
-/// figures; `inter_partial_image_latency` once per gap); a failed one only
+/// tells (image times, partial images, downloads, bytes, megapixels, image
+/// latency, server figures; `inter_partial_image_latency` once per gap),
+/// and for a request that uploaded images (an edit) their count, bytes and
+/// megapixels and, where known, the upload time; a failed one only
 /// `error_isl` (when known).
 pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
     let isl = rec.input_sequence_length.map(|t| t as f64);
@@ -361,7 +379,29 @@ pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
         out.push((STALE_CONNECTION_TIME, v));
     }
     output_metrics(rec, &mut out);
+    if rec.image_count > 0 {
+        out.push((IMAGE_LATENCY, rec.latency_ms() / f64::from(rec.image_count)));
+    }
+    input_metrics(rec, &mut out);
     out
+}
+
+fn input_metrics(rec: &RequestRecord, out: &mut Vec<(MetricDef, f64)>) {
+    let inputs = &rec.input_images;
+    if inputs.is_empty() {
+        return;
+    }
+    if let Some(ms) = rec.upload_ms() {
+        out.push((HTTP_REQ_SENDING, ms));
+    }
+    let bytes: u64 = inputs.iter().map(|i| i.bytes).sum();
+    let pixels: u64 = inputs
+        .iter()
+        .map(|i| u64::from(i.width) * u64::from(i.height))
+        .sum();
+    out.push((INPUT_IMAGE_COUNT, inputs.len() as f64));
+    out.push((INPUT_IMAGE_BYTES, bytes as f64));
+    out.push((INPUT_MEGAPIXELS, pixels as f64 / 1e6));
 }
 
 fn output_metrics(rec: &RequestRecord, out: &mut Vec<(MetricDef, f64)>) {

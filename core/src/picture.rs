@@ -99,8 +99,10 @@ pub fn render_rgb(width: u32, height: u32, variant: u32, amp: u64) -> Vec<u8> {
     let (sun_x, sun_y) = ((0.2 + 0.6 * r(5)) * wf, (0.3 + 0.15 * r(6)) * hf);
     let sun_r = (0.08 + 0.06 * r(7)) * wf.min(hf);
 
-    let mut out = Vec::with_capacity(3 * width as usize * height as usize);
-    for y in 0..height {
+    let row_len = 3 * width as usize;
+    let mut out = vec![0u8; row_len * height as usize];
+    for (y, row) in out.chunks_exact_mut(row_len).enumerate() {
+        let y = y as u32;
         let fy = y as f32 + 0.5;
         let v = fy / hf;
         let sky = if v < 0.35 {
@@ -108,15 +110,16 @@ pub fn render_rgb(width: u32, height: u32, variant: u32, amp: u64) -> Vec<u8> {
         } else {
             mix(pal[1], pal[2], (v - 0.35) / 0.3)
         };
-        for x in 0..width {
+        let dy2 = (fy - sun_y).powi(2);
+        for (x, px) in row.chunks_exact_mut(3).enumerate() {
             let fx = x as f32 + 0.5;
-            let d = ((fx - sun_x).powi(2) + (fy - sun_y).powi(2)).sqrt() / sun_r;
+            let d = ((fx - sun_x).powi(2) + dy2).sqrt() / sun_r;
             let mut c = if d < 1.0 {
                 mix([255.0, 236.0, 160.0], [255.0, 205.0, 120.0], d * d)
             } else {
                 mix(sky, [255.0, 210.0, 140.0], 0.45 * (-(d - 1.0) * 1.6).exp())
             };
-            let (far_y, near_y) = (far[x as usize], near[x as usize]);
+            let (far_y, near_y) = (far[x], near[x]);
             if fy > near_y {
                 let t = (fy - near_y) / (hf - near_y + 1.0);
                 c = mix(pal[4], pal[4].map(|ch| ch * 0.35), t);
@@ -124,8 +127,10 @@ pub fn render_rgb(width: u32, height: u32, variant: u32, amp: u64) -> Vec<u8> {
                 let t = (fy - far_y) / (hf * 0.25);
                 c = mix(pal[3], pal[3].map(|ch| ch * 0.6), t);
             }
-            let n = grain(x, y, salt, amp);
-            out.extend(c.map(|ch| (ch + n).round().clamp(0.0, 255.0) as u8));
+            let n = grain(x as u32, y, salt, amp);
+            px[0] = (c[0] + n).round().clamp(0.0, 255.0) as u8;
+            px[1] = (c[1] + n).round().clamp(0.0, 255.0) as u8;
+            px[2] = (c[2] + n).round().clamp(0.0, 255.0) as u8;
         }
     }
     out

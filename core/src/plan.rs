@@ -2,8 +2,10 @@
 //! their input sequence lengths and stable conversation ids), and the
 //! `Sampler` that picks which entry each request uses
 //! (`--dataset-sampling-strategy`). Everything is derived from the run seed,
-//! so the same seed gives a byte-identical `inputs.json`.
+//! so the same seed gives a byte-identical `inputs.json`. Generations send
+//! JSON; edits a multipart form built once per entry ([`crate::edit`]).
 
+use crate::reference::InputImageMeta;
 use crate::request::EndpointConfig;
 use crate::tokenizer::Tokenizer;
 use bytes::Bytes;
@@ -21,10 +23,41 @@ pub struct WorkItem {
     pub prompt: String,
     /// Input sequence length (prompt tokens), when a tokenizer was given.
     pub isl: Option<u64>,
-    /// Request body as JSON (for `inputs.json` and the raw export).
+    /// Request body as JSON (for `inputs.json` and the raw export); for a
+    /// multipart body, its text fields and a description of its files.
     pub payload: Arc<Value>,
-    /// The same body serialised once, sent as is.
+    /// The body serialised once, sent as is by every request of the entry.
     pub body: Bytes,
+    /// `Content-Type` of `body` (a multipart one carries its boundary).
+    pub content_type: Arc<str>,
+    /// The input images the body uploads (none for a generation).
+    pub inputs: Arc<[InputImageMeta]>,
+}
+
+/// The body of one entry, as a body builder makes it.
+#[derive(Debug, Clone)]
+pub struct EntryBody {
+    /// See [`WorkItem::payload`].
+    pub payload: Value,
+    /// See [`WorkItem::body`].
+    pub body: Bytes,
+    /// See [`WorkItem::content_type`].
+    pub content_type: Arc<str>,
+    /// See [`WorkItem::inputs`].
+    pub inputs: Arc<[InputImageMeta]>,
+}
+
+impl EntryBody {
+    /// A JSON body.
+    pub fn json(payload: Value) -> EntryBody {
+        let body = Bytes::from(serde_json::to_vec(&payload).expect("a JSON value serialises"));
+        EntryBody {
+            payload,
+            body,
+            content_type: Arc::from("application/json"),
+            inputs: Arc::from([]),
+        }
+    }
 }
 
 /// A prompt plus its optional per-row `extra` body fields.
@@ -51,19 +84,33 @@ impl Workload {
         tokenizer: Option<&Tokenizer>,
         seed: u64,
     ) -> Workload {
+        Self::build_with(prompts, tokenizer, seed, |_, p| {
+            EntryBody::json(endpoint.payload(&p.prompt, p.extra.as_ref()))
+        })
+    }
+
+    /// Entries whose bodies `body` makes (from the entry's index and
+    /// prompt); ids come from `seed`, ISLs count the prompt only.
+    pub fn build_with(
+        prompts: &[PromptSpec],
+        tokenizer: Option<&Tokenizer>,
+        seed: u64,
+        mut body: impl FnMut(usize, &PromptSpec) -> EntryBody,
+    ) -> Workload {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1d5e_55a1_0000_0001);
         let items = prompts
             .iter()
-            .map(|p| {
-                let payload = endpoint.payload(&p.prompt, p.extra.as_ref());
-                let body =
-                    Bytes::from(serde_json::to_vec(&payload).expect("a JSON value serialises"));
+            .enumerate()
+            .map(|(i, p)| {
+                let b = body(i, p);
                 WorkItem {
                     conversation_id: uuid_from(&mut rng),
                     prompt: p.prompt.clone(),
                     isl: tokenizer.map(|t| t.count_tokens(&p.prompt) as u64),
-                    payload: Arc::new(payload),
-                    body,
+                    payload: Arc::new(b.payload),
+                    body: b.body,
+                    content_type: b.content_type,
+                    inputs: b.inputs,
                 }
             })
             .collect();

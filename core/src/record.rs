@@ -2,7 +2,9 @@
 //! produces it and the exports and statistics consume it.
 
 use crate::output::Output;
+use crate::reference::InputImageMeta;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Which phase a request belongs to. Warmup records never enter the results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +60,9 @@ pub struct RequestRecord {
     /// [`crate::transport::Timing::stale_attempt_ns`]); the request was then
     /// sent again on a fresh connection at `request_start_ns`.
     pub stale_attempt_ns: Option<u64>,
+    /// When the last byte of the request body was handed to the connection,
+    /// where the platform can tell (natively; a browser's fetch cannot).
+    pub upload_end_ns: Option<u64>,
     /// First byte of the response, if any arrived.
     pub first_byte_ns: Option<u64>,
     /// Body fully read, or the failure.
@@ -78,6 +83,9 @@ pub struct RequestRecord {
     pub image_count: u32,
     /// `None` for a successful request.
     pub error: Option<ErrorDetails>,
+    /// The images the request uploaded (an edit's references; empty for a
+    /// generation), shared with its dataset entry.
+    pub input_images: Arc<[InputImageMeta]>,
     /// What the response delivered: images checked, stream and download
     /// times, server figures (empty until a response is analysed, except
     /// for what the payload asked for).
@@ -114,6 +122,12 @@ impl RequestRecord {
     /// Latency measured from the scheduled time (coordinated-omission aware), in ms.
     pub fn latency_from_scheduled_ms(&self) -> f64 {
         ns_to_ms(self.request_end_ns.saturating_sub(self.credit_issued_ns))
+    }
+
+    /// Upload time in ms (request start → last body byte handed over), where known.
+    pub fn upload_ms(&self) -> Option<f64> {
+        self.upload_end_ns
+            .map(|t| ns_to_ms(t.saturating_sub(self.request_start_ns)))
     }
 
     /// Body receive time in ms (first byte → body fully read).

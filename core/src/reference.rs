@@ -143,7 +143,7 @@ impl ReferenceImage {
 pub const SHA_PREFIX: usize = 16;
 
 /// An input image as a request record carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct InputImageMeta {
     /// Container format.
     pub format: crate::images::ImageFormat,

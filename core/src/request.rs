@@ -1,7 +1,9 @@
 //! Request building exactly as AIPerf does it for `image_generation`: base URL
 //! normalisation and joining, `--extra-inputs` parsing and coercion, `-H`
 //! headers, the Bearer key, and the default payload
-//! `{"prompt", "model", "response_format": "b64_json", "n": 1}`.
+//! `{"prompt", "model", "response_format": "b64_json", "n": 1}`. An edit
+//! ([`EndpointKind::ImageEdit`]) sends the same fields as a multipart form
+//! ([`crate::edit`]).
 
 use crate::endpoint::EndpointKind;
 use serde_json::{Map, Value};
@@ -9,6 +11,8 @@ use std::fmt;
 
 /// Default path of the Images API generations endpoint.
 pub const DEFAULT_ENDPOINT: &str = "/v1/images/generations";
+/// Default path of the Images API edits endpoint.
+pub const EDIT_ENDPOINT: &str = "/v1/images/edits";
 
 /// A problem with a request-building option, phrased for the command line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +94,17 @@ impl EndpointConfig {
     /// Headers of one request, in sending order. Contains the API key: use
     /// [`redact_headers`] before logging or exporting them.
     pub fn headers_for(&self, request_id: &str, correlation_id: &str) -> Vec<(String, String)> {
+        self.headers_with_type(request_id, correlation_id, "application/json")
+    }
+
+    /// [`EndpointConfig::headers_for`] with another `Content-Type` (a
+    /// multipart body's, with its boundary).
+    pub fn headers_with_type(
+        &self,
+        request_id: &str,
+        correlation_id: &str,
+        content_type: &str,
+    ) -> Vec<(String, String)> {
         let mut h = vec![
             (
                 "User-Agent".to_owned(),
@@ -102,7 +117,7 @@ impl EndpointConfig {
         if let Some(key) = &self.api_key {
             h.push(("Authorization".to_owned(), format!("Bearer {key}")));
         }
-        h.push(("Content-Type".to_owned(), "application/json".to_owned()));
+        h.push(("Content-Type".to_owned(), content_type.to_owned()));
         h
     }
 }

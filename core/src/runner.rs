@@ -273,7 +273,9 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
         let item = &p.workload.items[q.item];
         let request_id = uuid_from(&mut self.ids);
         let url = p.endpoint.url_for(q.session_num);
-        let headers = p.endpoint.headers_for(&request_id, &request_id);
+        let headers = p
+            .endpoint
+            .headers_with_type(&request_id, &request_id, &item.content_type);
         let mut record = new_record(
             q.session_num,
             phase,
@@ -295,6 +297,7 @@ impl<T: Transport, R: Runtime> PhaseRun<'_, T, R> {
                 ..VideoOutput::default()
             }));
         }
+        record.input_images = item.inputs.clone();
         let base_url =
             p.endpoint.urls[(q.session_num % p.endpoint.urls.len() as u64) as usize].clone();
         let cancel_after_ns = q.cancel_after_ns;

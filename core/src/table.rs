@@ -10,10 +10,13 @@ use crate::metrics::{self, MetricDef, MetricValue, Summary};
 pub const TITLE: &str = "imgperf | Image Generation Metrics";
 
 /// Title above the table: AIPerf's name for the run's endpoint type
-/// ("Video Generation Metrics" when the summary is of video jobs).
+/// ("Video Generation Metrics" when the summary is of video jobs, "Image
+/// Edit Metrics" when its requests uploaded images).
 pub fn title(summary: &Summary) -> String {
     let kind = if summary.get(metrics::VIDEO_THROUGHPUT.tag).is_some() {
         EndpointKind::VideoGeneration
+    } else if summary.get(metrics::INPUT_IMAGE_COUNT.tag).is_some() {
+        EndpointKind::ImageEdit
     } else {
         EndpointKind::ImageGeneration
     };
@@ -32,6 +35,7 @@ pub const ROWS: &[MetricDef] = &[
     metrics::ERROR_REQUEST_COUNT,
     metrics::ERROR_RATE,
     metrics::REQUEST_LATENCY_WITH_ERRORS,
+    metrics::HTTP_REQ_SENDING,
     metrics::HTTP_REQ_WAITING,
     metrics::HTTP_REQ_RECEIVING,
     // Video jobs: the time split, polls, throughputs and the MP4.
@@ -56,8 +60,12 @@ pub const ROWS: &[MetricDef] = &[
     metrics::TIME_TO_FIRST_IMAGE,
     metrics::TIME_TO_FINAL_IMAGE,
     metrics::IMAGE_THROUGHPUT,
+    metrics::IMAGE_LATENCY,
     metrics::MEGAPIXEL_THROUGHPUT,
     metrics::IMAGE_BYTES,
+    metrics::INPUT_IMAGE_COUNT,
+    metrics::INPUT_IMAGE_BYTES,
+    metrics::INPUT_MEGAPIXELS,
     metrics::IMAGE_ISSUE_REQUEST_COUNT,
     metrics::SERVER_INFERENCE_TIME,
     metrics::SERVER_QUEUE_OVERHEAD,

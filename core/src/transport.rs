@@ -35,6 +35,9 @@ pub struct HttpRequest {
 pub struct Timing {
     /// Just before the request was handed to the network stack.
     pub start_ns: u64,
+    /// When the last byte of the request body was handed to the connection
+    /// (`None` where the platform cannot tell, as with a browser's fetch).
+    pub upload_end_ns: Option<u64>,
     /// When the response head (status line) or first body byte arrived.
     pub first_byte_ns: Option<u64>,
     /// When the body was fully read, or the exchange failed.
@@ -52,6 +55,7 @@ impl Timing {
     pub fn starting_at(start_ns: u64) -> Timing {
         Timing {
             start_ns,
+            upload_end_ns: None,
             first_byte_ns: None,
             end_ns: start_ns,
             stale_attempt_ns: None,

@@ -316,6 +316,7 @@ impl Transport for DelayTransport {
             body: Bytes::from_static(DELAY_BODY.as_bytes()),
             timing: Timing {
                 start_ns: arrival_ns,
+                upload_end_ns: Some(arrival_ns),
                 first_byte_ns: Some(end_ns),
                 end_ns,
                 stale_attempt_ns: None,

@@ -16,7 +16,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Name of the per-run directory: model with `/` → `_`, endpoint type
-/// (`image_generation`, `video_generation`), stimulus.
+/// (`image_generation`, `image_edit`, `video_generation`), stimulus.
 pub fn run_dir_name(model: &str, kind: EndpointKind, stimulus: &str) -> String {
     format!(
         "{}-openai-{}-{}",

@@ -2,6 +2,10 @@
 //! user's `aiperf profile ...` runs with only the program name changed),
 //! `imgperf serve-mock`, `imgperf extract` and `imgperf publish`.
 
+mod edit;
+
+pub use edit::EditArgs;
+
 use crate::extract::ExtractArgs;
 use crate::mock::MockArgs;
 use crate::publish::PublishArgs;
@@ -67,11 +71,14 @@ pub struct ProfileArgs {
         help_heading = "Endpoint"
     )]
     pub model: Option<String>,
-    /// Endpoint type: `image_generation` (OpenAI Images API) or `video_generation`
-    /// (OpenAI Videos API: each request a job submitted, polled to its end, its MP4 fetched and checked).
+    /// Endpoint type: `image_generation` (OpenAI Images API, JSON), `image_edit` (POST
+    /// /v1/images/edits, multipart/form-data with reference images; see "Image edits") or
+    /// `video_generation` (OpenAI Videos API: each request a job submitted, polled to its end, its
+    /// MP4 fetched and checked).
     #[arg(long, default_value = "image_generation", help_heading = "Endpoint")]
     pub endpoint_type: String,
-    /// Path override for the endpoint (default /v1/images/generations, or /v1/videos for video).
+    /// Path override for the endpoint (default /v1/images/generations, /v1/images/edits for
+    /// image_edit, or /v1/videos for video).
     #[arg(
         long = "endpoint",
         alias = "custom-endpoint",
@@ -111,7 +118,9 @@ pub struct ProfileArgs {
     /// Extra payload fields: `key:value` (coerced: true/false, null, ints, floats), a comma list, or a JSON object; repeatable.
     #[arg(long, help_heading = "Input")]
     pub extra_inputs: Vec<String>,
-    /// JSONL prompts file: one `{"text": ...}` or `{"texts": [...]}` per line, optional `extra` object.
+    /// JSONL prompts file: one `{"text": ...}` or `{"texts": [...]}` per line, optional `extra` object;
+    /// for image_edit also `image` (or `images`: a list) and optional `mask`, each a path (relative to
+    /// this file's folder), an http(s) URL (fetched once before the run) or a data: URI.
     #[arg(long, help_heading = "Input")]
     pub input_file: Option<PathBuf>,
     /// Format of --input-file.
@@ -147,6 +156,8 @@ pub struct ProfileArgs {
     // ---- Tokenizer ----
     /// Tokenizer for input sequence lengths: `gpt2` (bundled), a tokenizer.json, a directory holding one,
     /// or a Hugging Face model id found in the local cache. Default: the model's, else bundled gpt2.
+    /// `builtin` (AIPerf's name for its bundled tiktoken o200k_base) is accepted and counts with the
+    /// bundled GPT-2 BPE, so counts can differ slightly from AIPerf's. Edits count prompt tokens only.
     #[arg(long, help_heading = "Tokenizer")]
     pub tokenizer: Option<String>,
     /// Accepted for AIPerf compatibility (the local cache's `main` revision is used).
@@ -267,11 +278,16 @@ pub struct ProfileArgs {
     #[arg(long, help_heading = "Video")]
     pub download_video_content: bool,
 
+    // ---- Image edits ----
+    /// Synthetic reference images and exports of an edit run.
+    #[command(flatten)]
+    pub edit: EditArgs,
+
     // ---- Sweep ----
     /// Run a grid of benchmarks: KEY=V1,V2,... per axis, repeatable (the grid is every combination).
     /// KEY is concurrency, request-rate, request-count or benchmark-duration, or else a payload
     /// field as with --extra-inputs (size, num_inference_steps, n, ...). One artifact directory per
-    /// point under <artifact-dir>/<model>-openai-image_generation-sweep/, plus sweep_summary.json/.csv.
+    /// point under <artifact-dir>/<model>-openai-<endpoint type>-sweep/, plus sweep_summary.json/.csv.
     #[arg(long, value_name = "KEY=V1,V2", help_heading = "Sweep")]
     pub sweep: Vec<String>,
 

@@ -5,6 +5,7 @@
 pub mod artifacts;
 pub mod cli;
 pub mod console;
+pub mod encode;
 pub mod extract;
 pub mod memory;
 pub mod merge;

@@ -1,10 +1,12 @@
 //! `imgperf profile`: validate flags (no I/O), then load the tokenizer and
-//! dataset, start the embedded mock when asked, run core's runner over the
-//! reqwest transport, and write the artifacts and the console table. With
-//! `--sweep`, [`sweep`] runs one such benchmark per point of a grid.
+//! dataset (and an edit run's reference images, [`references`]), start the
+//! embedded mock when asked, run core's runner over the reqwest transport,
+//! and write the artifacts and the console table. With `--sweep`, [`sweep`]
+//! runs one such benchmark per point of a grid.
 
 mod flags;
 mod inputs;
+mod references;
 pub mod sweep;
 
 use crate::artifacts::{self, ArtifactPaths, ArtifactSink, RunLog};
@@ -17,6 +19,7 @@ use crate::shard::{plan_command, ScaleOut};
 use crate::transport::ReqwestTransport;
 use anyhow::{bail, Context};
 use flags::{input_config, seconds, validate};
+use imgperf_core::edit::edit_workload;
 use imgperf_core::export::{self, RunInfo};
 use imgperf_core::job::ExportLines;
 use imgperf_core::metrics::{ImageReport, Summary, SummaryBuilder};
@@ -116,8 +119,8 @@ pub(crate) async fn run_one(
     scale.check(args)?;
     let seed = args.random_seed.unwrap_or_else(rand::random);
     let (tokenizer, tokenizer_name) = tokenizer_for(args, &v.endpoint.model)?;
-    let (prompts, timestamps) = prompts(args, &tokenizer, seed)?;
-    let arrivals = arrivals(args, &v, &timestamps, seed)?;
+    let dataset = prompts(args, &tokenizer, seed)?;
+    let arrivals = arrivals(args, &v, &dataset.stamps, seed)?;
 
     let mock = if args.mock {
         let mock_args = MockArgs {
@@ -142,9 +145,36 @@ pub(crate) async fn run_one(
         None
     };
 
-    let workload = Workload::build(&prompts, &v.endpoint, Some(&tokenizer), seed);
+    let workload = if !v.endpoint.kind.is_edit() {
+        if let Some(r) = dataset.rows.iter().find(|r| !r.images.is_empty()) {
+            eprintln!(
+                "imgperf: note: input rows name reference images (line {}); they are sent only with --endpoint-type image_edit",
+                r.line
+            );
+        }
+        Workload::build(&dataset.specs, &v.endpoint, Some(&tokenizer), seed)
+    } else {
+        {
+            let refs = references::edit_references(
+                args,
+                v.synthetic_images.as_ref(),
+                &dataset.rows,
+                dataset.specs.len(),
+                seed,
+            )
+            .await?;
+            edit_workload(
+                &dataset.specs,
+                &refs,
+                &v.endpoint,
+                Some(&tokenizer),
+                seed,
+                args.edit.export_input_images,
+            )
+        }
+    };
     // The tokenizer (tens of MB) and prompt texts are not needed during the run.
-    drop((tokenizer, prompts));
+    drop((tokenizer, dataset));
     crate::memory::release_freed_heap_soon();
     let dir = place.dir.clone().unwrap_or_else(|| {
         let name = artifacts::run_dir_name(&v.endpoint.model, v.endpoint.kind, &args.stimulus());

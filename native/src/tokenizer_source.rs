@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 pub const VENDORED_GPT2: &[u8] = include_bytes!("../../data/gpt2/tokenizer.json");
 
 /// Names served by the vendored GPT-2 tokenizer.
-/// `builtin` is AIPerf's name for its bundled tokenizer (its video tutorial uses it).
+/// `builtin` is AIPerf's name for its own bundled tokenizer (tiktoken
+/// o200k_base; its video and image-edit tutorials use it); imgperf counts
+/// with its bundled GPT-2 BPE for it.
 const VENDORED_NAMES: [&str; 3] = ["gpt2", "openai-community/gpt2", "builtin"];
 
 /// The environment that locates the Hugging Face cache.

@@ -1,7 +1,9 @@
 //! The reqwest implementation of core's `Transport`: a per-request timeout
 //! covering the whole exchange, a body size cap enforced while streaming (a
 //! huge body is an error, never an OOM), the arrival time of every body
-//! chunk (what dates streamed SSE events), and the stale-connection rule.
+//! chunk (what dates streamed SSE events), when the request body's last
+//! byte was handed to the connection (an edit's upload time;
+//! [`upload::TimedBody`]), and the stale-connection rule.
 //!
 //! Connections come from [`lanes`]: each exchange borrows a lane (a client
 //! whose pool holds at most one keep-alive connection per host) that knows
@@ -13,6 +15,7 @@
 //! connection, or after response bytes arrived, stays an error.
 
 mod lanes;
+mod upload;
 
 use crate::runtime::TokioRuntime;
 use bytes::BytesMut;
@@ -113,7 +116,13 @@ impl ReqwestTransport {
         for (k, v) in &request.headers {
             builder = builder.header(k, v);
         }
-        let built = builder.body(request.body.clone()).build();
+        let uploaded = upload::Mark::default();
+        let body = if request.body.is_empty() {
+            reqwest::Body::from(request.body.clone())
+        } else {
+            upload::TimedBody::new(request.body.clone(), self.clock, uploaded.clone()).into_body()
+        };
+        let built = builder.body(body).build();
         let mut timing = Timing::starting_at(self.clock.now_ns());
         let mut status = None;
         let mut stale = false;
@@ -176,6 +185,7 @@ impl ReqwestTransport {
         };
         let result = tokio::time::timeout_at(deadline, exchange).await;
         timing.end_ns = self.clock.now_ns();
+        timing.upload_end_ns = uploaded.get();
         match result {
             Ok(Ok((status, headers, body, chunks))) => Ok(HttpResponse {
                 status,

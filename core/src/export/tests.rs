@@ -36,6 +36,7 @@ fn record_line_valid() {
         "schedule_lag": {"value": 0.0, "unit": "ms"},
         "client_queue_time": {"value": 0.0, "unit": "ms"},
         "request_latency_from_scheduled": {"value": 12251.41, "unit": "ms"},
+        "image_latency": {"value": 12251.41, "unit": "ms/image"},
     });
     assert_eq!(v["metrics"], metrics);
     assert!(v["metrics"]["input_sequence_length"]["value"].is_u64());

@@ -4,7 +4,8 @@
 //! from records equals the CLI's.
 //!
 //! The line holds the metadata (epoch-ns times), every per-request metric
-//! and the `images` object (a video job's: its `video` object), which also
+//! and the `images` object (a video job's: its `video` object; an edit's
+//! `input_images` too), which also
 //! tells what the payload asked for (`n`, `size`, `stream`); for lines
 //! written before it did, that comes from the run's `inputs.json` by
 //! dataset entry ([`Requested`]), as the runner set it before sending. Times are rebuilt
@@ -17,6 +18,7 @@ use crate::measure::Expect;
 use crate::metrics::{self, MetricDef};
 use crate::output::{Delivery, ImageIssue, ImageMeta, Output};
 use crate::record::{ErrorDetails, RequestRecord};
+use crate::reference::InputImageMeta;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -84,6 +86,8 @@ struct RecordLineIn {
     images: Option<ImagesIn>,
     #[serde(default)]
     video: Option<Value>,
+    #[serde(default)]
+    input_images: Vec<InputImageMeta>,
 }
 
 /// Milliseconds as exported back to whole nanoseconds.
@@ -98,6 +102,7 @@ pub fn exact_record(line: &str, requested: &Requested) -> Result<RequestRecord, 
     let input: RecordLineIn =
         serde_json::from_str(line).map_err(|e| ImportError::NotAnExport(e.to_string()))?;
     let mut rec = base_record(input.metadata, None, input.error);
+    rec.input_images = input.input_images.into();
     let asked = requested.0.get(&rec.conversation_id).cloned();
     fill(
         &mut rec,
@@ -132,6 +137,7 @@ pub(super) fn fill(
         .map(|v| v as u64);
     rec.response_bytes = num(metrics::RESPONSE_BYTES).map_or(0, |v| v as u64);
     rec.image_count = num(metrics::OUTPUT_IMAGE_COUNT).map_or(0, |v| v as u32);
+    rec.upload_end_ns = num(metrics::HTTP_REQ_SENDING).map(|ms| rec.request_start_ns + ns(ms));
     if let Some(video) = video {
         // A video job: its `video` object and metrics (see `import::video`).
         let by_tag = |tag: &str| metrics.get(tag).and_then(|m| m.value.as_f64());

@@ -33,6 +33,7 @@ fn resp(status: u16, ct: &str, body: impl Into<Bytes>, chunks: Vec<(u64, usize)>
         body: body.into(),
         timing: Timing {
             start_ns: 0,
+            upload_end_ns: None,
             first_byte_ns: Some(10 * MS),
             end_ns: 400 * MS,
             stale_attempt_ns: None,

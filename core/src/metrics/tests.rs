@@ -18,6 +18,7 @@ pub(crate) fn rec(n: u64, start_ns: u64, latency_ms: f64, isl: Option<u64>) -> R
         slot_acquired_ns: start_ns,
         request_start_ns: start_ns,
         stale_attempt_ns: None,
+        upload_end_ns: None,
         first_byte_ns: Some(end - 1_000_000),
         request_end_ns: end,
         worker_id: "worker_0".into(),
@@ -28,6 +29,7 @@ pub(crate) fn rec(n: u64, start_ns: u64, latency_ms: f64, isl: Option<u64>) -> R
         response_bytes: 1000,
         image_count: 1,
         error: None,
+        input_images: std::sync::Arc::from([]),
         output: Default::default(),
     }
 }
@@ -107,7 +109,19 @@ fn tutorial_table() {
     assert_eq!(format!("{:.2}", scalar(&s, "request_throughput")), "0.08");
     assert_eq!(s.request_count, 3);
     // Distributions (no error_isl here), then every scalar, in order.
-    let all = DISTRIBUTION_METRICS[..9].iter().chain(&SCALAR_METRICS);
+    let distributions = [
+        REQUEST_LATENCY,
+        INPUT_SEQUENCE_LENGTH,
+        HTTP_REQ_WAITING,
+        HTTP_REQ_RECEIVING,
+        RESPONSE_BYTES,
+        OUTPUT_IMAGE_COUNT,
+        SCHEDULE_LAG,
+        CLIENT_QUEUE_TIME,
+        LATENCY_FROM_SCHEDULED,
+        IMAGE_LATENCY,
+    ];
+    let all = distributions.iter().chain(&SCALAR_METRICS);
     let defs: Vec<MetricDef> = s.metrics.iter().map(|m| m.def).collect();
     assert_eq!(defs, all.copied().collect::<Vec<_>>());
 }
@@ -182,7 +196,7 @@ fn errors_counted_grouped_not_in_distributions() {
 fn record_metrics_shapes() {
     let r = rec(0, 0, 10.0, Some(7));
     let tags: Vec<_> = record_metrics(&r).iter().map(|(d, _)| d.tag).collect();
-    assert_eq!(tags.len(), 9);
+    assert_eq!(tags.len(), 10);
     let mut no_fb = r.clone();
     no_fb.first_byte_ns = None;
     no_fb.input_sequence_length = None;
@@ -194,6 +208,7 @@ fn record_metrics_shapes() {
         SCHEDULE_LAG,
         CLIENT_QUEUE_TIME,
         LATENCY_FROM_SCHEDULED,
+        IMAGE_LATENCY,
     ];
     assert_eq!(tags, want.map(|d| d.tag));
     let mut e = r.clone();

@@ -14,19 +14,12 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use base64::Engine as _;
 use bytes::Bytes;
-use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::codecs::webp::WebPEncoder;
-use image::{ExtendedColorType, ImageEncoder, RgbImage};
 use imgperf_core::images::ImageFormat;
 use imgperf_core::picture::grain_amplitude;
 use tokio::sync::OnceCell;
 
 use super::faults::mix64;
 
-/// JPEG quality of the mock's images. With the grain below it gives the byte
-/// sizes of real q75 generations (REFERENCE §7), whose content is busier.
-const JPEG_QUALITY: u8 = 85;
 /// Encodings kept; the oldest is forgotten past this.
 const CACHE_ENTRIES: usize = 96;
 /// Which picture: size, format and variant.
@@ -106,32 +99,15 @@ pub(crate) fn encode(key: Key) -> anyhow::Result<Vec<u8>> {
         width,
         height,
         format,
-        ..
+        variant,
     } = key;
-    let img = render(width, height, key.variant, grain_amplitude(format));
-    let mut out = Vec::new();
-    let (w, h, color) = (img.width(), img.height(), ExtendedColorType::Rgb8);
-    match format {
-        ImageFormat::Png => {
-            PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
-                .write_image(img.as_raw(), w, h, color)
-        }
-        ImageFormat::Jpeg => JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(
-            img.as_raw(),
-            w,
-            h,
-            color,
-        ),
-        ImageFormat::Webp => {
-            WebPEncoder::new_lossless(&mut out).write_image(img.as_raw(), w, h, color)
-        }
-    }
-    .with_context(|| format!("encoding a {width}x{height} {format} image"))?;
-    Ok(out)
+    let rgb = imgperf_core::picture::render_rgb(width, height, variant, grain_amplitude(format));
+    crate::encode::encode_rgb(&rgb, width, height, format)
 }
 
 /// The picture of `width` x `height` in `variant` (core's scene renderer).
-pub(crate) fn render(width: u32, height: u32, variant: u32, amp: u64) -> RgbImage {
+pub(crate) fn render(width: u32, height: u32, variant: u32, amp: u64) -> image::RgbImage {
     let pixels = imgperf_core::picture::render_rgb(width, height, variant, amp);
-    RgbImage::from_raw(width, height, pixels).expect("render_rgb fills width x height x 3 bytes")
+    image::RgbImage::from_raw(width, height, pixels)
+        .expect("render_rgb fills width x height x 3 bytes")
 }

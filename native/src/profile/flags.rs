@@ -8,6 +8,7 @@ use imgperf_core::endpoint::EndpointKind;
 use imgperf_core::goodput::Goodput;
 use imgperf_core::measure::ValidateImages;
 use imgperf_core::plan::SamplingStrategy;
+use imgperf_core::reference::synthetic::SyntheticImages;
 use imgperf_core::request::{normalize_base_url, parse_extra_inputs, parse_header, EndpointConfig};
 use imgperf_core::runner::Cancellation;
 use imgperf_core::schedule::{ArrivalPattern, RateSpec};
@@ -19,6 +20,8 @@ use super::MOCK_MODEL;
 /// Flags checked and converted, before any I/O.
 pub(crate) struct Validated {
     pub endpoint: EndpointConfig,
+    /// Synthetic reference images of an edit run without `--input-file`.
+    pub synthetic_images: Option<SyntheticImages>,
     pub sampling: SamplingStrategy,
     pub request_count: Option<u64>,
     pub timeout: Duration,
@@ -89,6 +92,16 @@ fn load_flags(args: &ProfileArgs) -> anyhow::Result<(Option<RateSpec>, Option<Ca
     Ok((rate, cancellation))
 }
 
+/// The image flags of an edit run: synthetic references without an input
+/// file (each flag checked by name), none with one.
+fn image_flags(args: &ProfileArgs, kind: EndpointKind) -> anyhow::Result<Option<SyntheticImages>> {
+    if !kind.is_edit() {
+        return Ok(None);
+    }
+    let spec = args.edit.synthetic().map_err(anyhow::Error::msg)?;
+    Ok(args.input_file.is_none().then_some(spec))
+}
+
 pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
     let kind = EndpointKind::parse(&args.endpoint_type).map_err(anyhow::Error::msg)?;
     if kind.is_video() && args.streaming {
@@ -98,6 +111,7 @@ pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
     if !(p > 0.0 && p <= 3600.0) {
         bail!("--video-poll-interval (or AIPERF_HTTP_VIDEO_POLL_INTERVAL) must be a number of seconds above 0 and at most 3600, got {p}");
     }
+    let synthetic_images = image_flags(args, kind)?;
     parse_dataset_type(&args.custom_dataset_type).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sampling =
         SamplingStrategy::parse(&args.dataset_sampling_strategy).map_err(anyhow::Error::msg)?;
@@ -172,6 +186,7 @@ pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
         .map_err(anyhow::Error::msg)?;
     Ok(Validated {
         endpoint,
+        synthetic_images,
         sampling,
         request_count,
         timeout: Duration::from_secs_f64(args.request_timeout_seconds),
@@ -181,6 +196,22 @@ pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
         goodput,
         poll_interval_ns: (p * 1e9).round() as u64,
     })
+}
+
+fn images_config(args: &ProfileArgs, v: &Validated) -> serde_json::Value {
+    let mut out = json!({"validate_images": v.validate_images.name()});
+    if v.endpoint.kind.is_edit() {
+        out["export_input_images"] = json!(args.edit.export_input_images);
+    }
+    if let Some(s) = &v.synthetic_images {
+        out["synthetic_inputs"] = json!({
+            "batch_size": s.batch_size,
+            "width": {"mean": s.width_mean, "stddev": s.width_stddev},
+            "height": {"mean": s.height_mean, "stddev": s.height_stddev},
+            "format": s.format.name(),
+        });
+    }
+    out
 }
 
 pub(crate) fn input_config(
@@ -213,7 +244,7 @@ pub(crate) fn input_config(
             "warmup_request_count": args.warmup_request_count,
         },
         "output": {"export_level": format!("{:?}", args.export_level).to_lowercase()},
-        "images": {"validate_images": v.validate_images.name()},
+        "images": images_config(args, v),
         "goodput": v.goodput.as_ref().map(Goodput::spec),
         "video": v.endpoint.kind.is_video().then(|| json!({
             "poll_interval_s": args.video_poll_interval,

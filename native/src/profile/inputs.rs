@@ -6,6 +6,7 @@ use crate::tokenizer_source::load_tokenizer;
 use anyhow::Context;
 use imgperf_core::dataset::parse_single_turn;
 use imgperf_core::plan::PromptSpec;
+use imgperf_core::reference::RowReferences;
 use imgperf_core::runner::Arrivals;
 use imgperf_core::schedule::{fixed_schedule, Schedule};
 use imgperf_core::synthetic::generate_prompts;
@@ -32,8 +33,14 @@ pub(crate) fn tokenizer_for(
     }
 }
 
-/// Prompts, and each row's `timestamp` (ms) for `--fixed-schedule`.
-pub(crate) type Prompts = (Vec<PromptSpec>, Vec<Option<f64>>);
+/// What the dataset gives: prompts, each row's `timestamp` (ms) for
+/// `--fixed-schedule`, and each row's reference images as written (input
+/// files only; loaded for edits by [`super::references`]).
+pub(crate) struct Prompts {
+    pub specs: Vec<PromptSpec>,
+    pub stamps: Vec<Option<f64>>,
+    pub rows: Vec<RowReferences>,
+}
 
 pub(crate) fn prompts(
     args: &ProfileArgs,
@@ -53,6 +60,14 @@ pub(crate) fn prompts(
             })?;
             let entries = parse_single_turn(&path.display().to_string(), &content)?;
             let stamps = entries.iter().map(|e| e.timestamp_ms).collect();
+            let rows = entries
+                .iter()
+                .map(|e| RowReferences {
+                    line: e.line,
+                    images: e.images.clone(),
+                    mask: e.mask.clone(),
+                })
+                .collect();
             let specs = entries
                 .into_iter()
                 .map(|e| PromptSpec {
@@ -60,7 +75,11 @@ pub(crate) fn prompts(
                     extra: e.extra,
                 })
                 .collect();
-            Ok((specs, stamps))
+            Ok(Prompts {
+                specs,
+                stamps,
+                rows,
+            })
         }
         None => {
             let specs: Vec<PromptSpec> = generate_prompts(
@@ -77,7 +96,11 @@ pub(crate) fn prompts(
             })
             .collect();
             let stamps = vec![None; specs.len()];
-            Ok((specs, stamps))
+            Ok(Prompts {
+                specs,
+                stamps,
+                rows: Vec::new(),
+            })
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `imgperf profile --sweep KEY=V1,V2 [--sweep ...]`: one benchmark per
 //! point of the grid ([`imgperf_core::sweep`]), each a complete run with its
 //! own artifact directory under
-//! `<artifact-dir>/<model>-openai-image_generation-sweep/<point>/`, then
+//! `<artifact-dir>/<model>-openai-<endpoint type>-sweep/<point>/`, then
 //! `sweep_summary.json`, `sweep_summary.csv` and a console table of
 //! throughput against latency percentiles. Every point's flags are checked
 //! before the first runs; Ctrl-C stops the sweep after the current point.
