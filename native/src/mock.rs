@@ -11,9 +11,10 @@
 //! saw, for checking clients against.
 //!
 //! Submodules: [`args`] (options), `latency` (model and slots), `picture`
-//! (images and cache), `request` (parsing per dialect), `dialect` (wire
-//! shapes), `handlers` (image routes), `video` (video jobs and MP4s),
-//! `stream` (OpenAI SSE), `faults`, `cors`, `truth` (ground truth), `body`
+//! (images and cache), `request` (parsing per dialect), `edit` (edit forms
+//! and outputs made from the reference), `dialect` (wire shapes),
+//! `handlers` (image routes), `video` (video jobs and MP4s), `stream`
+//! (OpenAI SSE), `faults`, `cors`, `truth` (ground truth), `body`
 //! (zero-copy bodies) and `serve` (the accept loop, which can close a
 //! connection the way uvicorn does).
 
@@ -21,6 +22,7 @@ mod args;
 mod body;
 mod cors;
 mod dialect;
+mod edit;
 mod faults;
 mod handlers;
 mod latency;
@@ -31,7 +33,7 @@ mod stream;
 mod truth;
 mod video;
 
-pub use args::{CorsMode, Dialect, MockArgs};
+pub use args::{CorsMode, Dialect, MockArgs, Task};
 pub use faults::{FaultAt, FaultKind, FaultRate};
 
 use std::net::SocketAddr;

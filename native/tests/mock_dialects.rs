@@ -381,7 +381,12 @@ async fn edits_take_multipart_images_in_every_dialect() {
         );
         let body = a.json();
         let (_, w, h) = shape(&b64(&body["data"][0]["b64_json"]));
-        assert_eq!((w, h), (72, 40), "{dialect:?}: the input's size by default");
+        let default = match dialect {
+            // About 1024x1024 at the input's aspect ratio (REFERENCE §10).
+            Dialect::Sglang => (1376, 768),
+            _ => (72, 40),
+        };
+        assert_eq!((w, h), default, "{dialect:?}: the default size of an edit");
 
         let form = Form::new()
             .text("prompt", "two inputs")

@@ -33,6 +33,20 @@ impl Dialect {
     }
 }
 
+/// What the imitated model can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Task {
+    /// Both generations and edits.
+    #[default]
+    Any,
+    /// A text-to-image model: edits get 400 `input_reference is not
+    /// supported for T2I models.`
+    T2i,
+    /// An image-to-image (edit) model: generations get 400, as they have no
+    /// reference image.
+    I2i,
+}
+
 /// Which CORS headers the mock sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CorsMode {
@@ -46,9 +60,10 @@ pub enum CorsMode {
 }
 
 const AFTER_HELP: &str = "\
-Service time per request (model): (overhead-ms + steps x step-ms x W*H/1024^2) x n,
-times a seeded jitter factor, divided by --speedup; `num_inference_steps` in the
-request replaces --steps. Defaults imitate FLUX.1-dev on one H100 (~3.8 s for
+Service time per request (model): (overhead-ms + steps x step-ms x P/1024^2) x n,
+where P = W*H of the output plus, for an edit, the pixels of its input images (their
+latents join the model's sequence); times a seeded jitter factor, divided by --speedup;
+`num_inference_steps` in the request replaces --steps. Defaults imitate FLUX.1-dev on one H100 (~3.8 s for
 1024x1024 at 28 steps). --latency-ms replaces the whole model by a fixed time.
 Requests wait FIFO for one of --slots generation slots.
 
@@ -76,6 +91,13 @@ Video jobs (POST /v1/videos, GET /v1/videos/{id}, GET /v1/videos/{id}/content):
 in the same FIFO slots as images. Real H.264 MP4s of the size, frames and rate
 asked (sglang: 832x480, 4 s at 24 fps by default, 4k+1 frames, sizes rounded up
 to multiples of 16 in the MP4).
+
+Edits (POST /v1/images/edits, multipart `image` or `image[]`, optional `mask`):
+the output is the first input image resized to the output size and tinted by
+the prompt and seed; each dialect keeps its quirks (sglang: size floored to 16,
+~1024x1024 at the last input's aspect without `size`, mask ignored, 422 without
+image, text/plain 500 for a non-image; openai: mask must be a PNG of the image's
+size, 400 otherwise).
 
 Examples:
   imgperf serve-mock --port 30000 --dialect sglang --speedup 10
@@ -111,6 +133,10 @@ pub struct MockArgs {
     /// once and cached.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Server")]
     pub image_variants: u32,
+    /// What the model does: `any`, `t2i` (text-to-image: edits get a 400) or
+    /// `i2i` (image editing: generations get a 400).
+    #[arg(long, value_enum, default_value_t = Task::Any, help_heading = "Server")]
+    pub task: Task,
 
     /// Fixed service time per request in ms, replacing the latency model
     /// (no steps, size, n, jitter or speedup); `model` = use the model.
@@ -263,6 +289,7 @@ impl Default for MockArgs {
             image_format: None,
             max_dimension: 4096,
             image_variants: 8,
+            task: Task::Any,
             latency_ms: MockArgs::MODEL_LATENCY,
             slots: 1,
             step_ms: 130.0,

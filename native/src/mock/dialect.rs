@@ -224,6 +224,11 @@ fn phrase(status: u16) -> &'static str {
 
 /// A rejected request.
 pub(crate) fn reject(d: Dialect, r: &Reject) -> Response {
+    match r.status {
+        Some(500) => return fault(d, FaultKind::Internal, 0),
+        Some(status) => return error(d, status, &r.message, "invalid_request_error", Value::Null),
+        None => {}
+    }
     match (d, r.validation) {
         (Dialect::Sglang, Some(kind)) => {
             let mut loc = vec![json!("body")];

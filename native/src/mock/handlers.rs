@@ -17,9 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::json;
 
-use super::args::Dialect;
+use super::args::{Dialect, Task};
 use super::body::Chunks;
 use super::dialect::{self, Image, Meta};
+use super::edit;
 use super::faults::{mix64, FaultKind};
 use super::latency::Work;
 use super::picture::{variant_for, Encoded, Key};
@@ -75,12 +76,21 @@ pub(crate) async fn generations(
     body: Bytes,
 ) -> Response {
     let limits = &shared.limits;
-    let parsed = async { request::parse_json(&body, limits) };
+    let parsed = async {
+        if shared.args.task == Task::I2i {
+            let message = format!(
+                "{} requires an 'image_path' input: it edits images (send them to /v1/images/edits)",
+                shared.args.model
+            );
+            return Err(Reject::status(400, message, Some("image")));
+        }
+        request::parse_json(&body, limits)
+    };
     let (record, conn) = (record.map(|r| r.0), conn.map(|c| c.0));
     image_request(&shared, &headers, record, conn, parsed).await
 }
 
-/// `POST /v1/images/edits` (multipart `image` / `image[]`, `prompt`, ...).
+/// `POST /v1/images/edits` (multipart `image` / `image[]`, `mask`, `prompt`, ...).
 pub(crate) async fn edits(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -91,7 +101,7 @@ pub(crate) async fn edits(
     let limits = &shared.limits;
     let parsed = async {
         match form {
-            Ok(form) => request::parse_multipart(form, limits).await,
+            Ok(form) => edit::parse_edit(form, limits, shared.args.task, &shared.cache).await,
             Err(e) => Err(Reject::invalid(
                 format!("Expected a multipart/form-data body: {e}"),
                 None,
@@ -164,6 +174,7 @@ pub(crate) fn image_keys(shared: &Shared, w: &Wanted, fault: Option<FaultKind>) 
             height,
             format: w.format,
             variant: variant_for(&w.prompt, w.seed, shared.args.image_variants, i),
+            reference: w.reference,
         })
         .collect()
 }
@@ -214,6 +225,7 @@ async fn image_request(
         height: wanted.height,
         steps: wanted.steps,
         n: wanted.n,
+        input_pixels: wanted.input_pixels,
     };
     let service = shared.model.service(&work, seq);
     let closes = matches!(

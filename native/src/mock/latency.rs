@@ -24,6 +24,8 @@ pub(crate) struct Work {
     pub height: u32,
     pub steps: Option<u32>,
     pub n: usize,
+    /// Pixels of an edit's input images (0 for a generation).
+    pub input_pixels: u64,
 }
 
 /// Service time of a request.
@@ -91,7 +93,8 @@ impl Model {
             return fixed;
         }
         let steps = f64::from(work.steps.unwrap_or(self.steps));
-        let scale = f64::from(work.width) * f64::from(work.height) / REFERENCE_PIXELS;
+        let pixels = f64::from(work.width) * f64::from(work.height) + work.input_pixels as f64;
+        let scale = pixels / REFERENCE_PIXELS;
         let ms = (self.overhead_ms + steps * self.step_ms * scale) * work.n as f64;
         Duration::from_secs_f64((ms * self.jitter_factor(seq) / self.speedup).max(0.0) / 1000.0)
     }
@@ -273,6 +276,7 @@ mod tests {
                     height: h,
                     steps,
                     n,
+                    input_pixels: 0,
                 },
                 1,
             )
@@ -293,6 +297,7 @@ mod tests {
             height: 1024,
             steps: None,
             n: 1,
+            input_pixels: 0,
         };
         let xs: Vec<f64> = (0..4000).map(|i| m.service(&w, i).as_secs_f64()).collect();
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;

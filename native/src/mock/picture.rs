@@ -1,7 +1,9 @@
 //! The mock server's pictures: core's deterministic "mountains at sunset"
 //! scene ([`imgperf_core::picture`]) of any size, in one of a few variants
 //! (palette, sun, ridges, grain) picked by prompt and seed, encoded once per
-//! (size, format, variant) and cached both raw and as base64.
+//! (size, format, variant) and cached both raw and as base64. An edit's
+//! output is made from its decoded reference instead (`edit`), cached the
+//! same way under the reference's digest.
 //!
 //! The film grain keeps the payloads close to real generated images in size
 //! (REFERENCE §7: a 512x512 JPEG is ~45-85 KiB of base64, a 1024x1024 PNG
@@ -14,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use base64::Engine as _;
 use bytes::Bytes;
+use image::RgbImage;
 use imgperf_core::images::ImageFormat;
 use imgperf_core::picture::grain_amplitude;
 use tokio::sync::OnceCell;
@@ -22,13 +25,18 @@ use super::faults::mix64;
 
 /// Encodings kept; the oldest is forgotten past this.
 const CACHE_ENTRIES: usize = 96;
-/// Which picture: size, format and variant.
+/// Decoded edit references kept (a 1024x1024 one is 3 MB).
+const REFERENCE_ENTRIES: usize = 32;
+
+/// Which picture: size, format and variant, and for an edit the digest of
+/// its decoded reference (0 for a generated scene).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub width: u32,
     pub height: u32,
     pub format: ImageFormat,
     pub variant: u32,
+    pub reference: u64,
 }
 
 /// One encoded picture.
@@ -40,37 +48,86 @@ pub(crate) struct Encoded {
     pub b64: Bytes,
 }
 
-type Cell = Arc<OnceCell<Arc<Encoded>>>;
+/// Cells by key, and the keys in the order they were added.
+type Cells<K, V> = (HashMap<K, Arc<OnceCell<V>>>, VecDeque<K>);
 
-/// Encoded pictures, shared by all requests.
-#[derive(Default)]
+/// Values made once per key; the oldest key is forgotten past `cap`
+/// (users in flight keep their `Arc`).
+struct Lru<K, V> {
+    cap: usize,
+    inner: Mutex<Cells<K, V>>,
+}
+
+impl<K: Copy + Eq + std::hash::Hash, V> Lru<K, V> {
+    fn new(cap: usize) -> Self {
+        Lru {
+            cap,
+            inner: Mutex::new((HashMap::new(), VecDeque::new())),
+        }
+    }
+
+    /// The cell of `key`, made empty when new.
+    fn cell(&self, key: K) -> Arc<OnceCell<V>> {
+        let mut guard = self.inner.lock().expect("image cache lock poisoned");
+        let (map, order) = &mut *guard;
+        if let Some(cell) = map.get(&key) {
+            return cell.clone();
+        }
+        if order.len() >= self.cap {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+        order.push_back(key);
+        map.entry(key).or_default().clone()
+    }
+
+    /// The cell of `key`, if it is still known.
+    fn peek(&self, key: K) -> Option<Arc<OnceCell<V>>> {
+        let guard = self.inner.lock().expect("image cache lock poisoned");
+        guard.0.get(&key).cloned()
+    }
+}
+
+type Decoded = Result<Arc<RgbImage>, String>;
+
+/// Encoded pictures and decoded edit references, shared by all requests.
 pub(crate) struct ImageCache {
-    inner: Mutex<(HashMap<Key, Cell>, VecDeque<Key>)>,
+    encoded: Lru<Key, Arc<Encoded>>,
+    references: Lru<u64, Decoded>,
+}
+
+impl Default for ImageCache {
+    fn default() -> Self {
+        ImageCache {
+            encoded: Lru::new(CACHE_ENTRIES),
+            references: Lru::new(REFERENCE_ENTRIES),
+        }
+    }
 }
 
 impl ImageCache {
     /// The picture for `key`, encoding it on first use (on the blocking pool;
-    /// concurrent first requests share one encode).
+    /// concurrent first requests share one encode). An edit's key needs its
+    /// reference remembered first ([`ImageCache::remember_reference`]).
     pub(crate) async fn get(&self, key: Key) -> anyhow::Result<Arc<Encoded>> {
-        let cell = {
-            let mut guard = self.inner.lock().expect("image cache lock poisoned");
-            let (map, order) = &mut *guard;
-            match map.get(&key) {
-                Some(cell) => cell.clone(),
-                None => {
-                    if order.len() >= CACHE_ENTRIES {
-                        if let Some(old) = order.pop_front() {
-                            map.remove(&old); // users in flight keep their Arc
-                        }
-                    }
-                    order.push_back(key);
-                    map.entry(key).or_default().clone()
+        let reference = match key.reference {
+            0 => None,
+            digest => {
+                let cell = self.references.peek(digest);
+                match cell.as_ref().and_then(|c| c.get()) {
+                    Some(Ok(img)) => Some(img.clone()),
+                    _ => anyhow::bail!("the reference image of this edit is no longer cached"),
                 }
             }
         };
+        let cell = self.encoded.cell(key);
         let encoded = cell
             .get_or_try_init(|| async move {
-                let task = tokio::task::spawn_blocking(move || encode(key));
+                let task = tokio::task::spawn_blocking(move || match reference {
+                    None => encode(key),
+                    Some(img) => super::edit::render_edit(&img, key),
+                });
                 let raw = task.await.context("image encoder task failed")??;
                 let b64 = base64::engine::general_purpose::STANDARD.encode(&raw);
                 anyhow::Ok(Arc::new(Encoded {
@@ -80,6 +137,21 @@ impl ImageCache {
             })
             .await?;
         Ok(encoded.clone())
+    }
+
+    /// Decode an edit's reference image once per distinct upload; its
+    /// digest (for [`Key::reference`]), or why it is not an image.
+    pub(crate) async fn remember_reference(&self, bytes: Bytes) -> Result<u64, String> {
+        let digest = super::edit::digest(&bytes);
+        let cell = self.references.cell(digest);
+        let decoded = cell
+            .get_or_init(|| async move {
+                tokio::task::spawn_blocking(move || super::edit::decode(&bytes))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("decoder task failed: {e}")))
+            })
+            .await;
+        decoded.as_ref().map(|_| digest).map_err(Clone::clone)
     }
 }
 
@@ -100,6 +172,7 @@ pub(crate) fn encode(key: Key) -> anyhow::Result<Vec<u8>> {
         height,
         format,
         variant,
+        ..
     } = key;
     let rgb = imgperf_core::picture::render_rgb(width, height, variant, grain_amplitude(format));
     crate::encode::encode_rgb(&rgb, width, height, format)

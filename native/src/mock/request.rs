@@ -1,10 +1,9 @@
-//! What an image request asks for: the JSON body of `generations` or the
-//! multipart form of `edits`, validated the way the chosen dialect's server
-//! validates it (defaults, clamping, which values it rejects and how).
+//! What an image request asks for: the JSON body of `generations` (or the
+//! fields of an `edits` form, read by `edit`), validated the way the chosen
+//! dialect's server validates it (defaults, clamping, which values it
+//! rejects and how).
 
-use axum::extract::Multipart;
-use bytes::Bytes;
-use imgperf_core::images::{parse_size, probe, ImageFormat};
+use imgperf_core::images::{parse_size, ImageFormat};
 use serde_json::{Map, Value};
 
 use super::args::Dialect;
@@ -42,6 +41,11 @@ pub(crate) struct Wanted {
     pub background: Option<String>,
     /// Input images of an edit (0 for a generation).
     pub input_images: usize,
+    /// Pixels of an edit's input images (they add to the work).
+    pub input_pixels: u64,
+    /// Digest of the decoded first input image the output is made from
+    /// (0: a generation, drawn from the prompt).
+    pub reference: u64,
 }
 
 /// Why a request is rejected, rendered in the dialect's error shape.
@@ -51,6 +55,9 @@ pub(crate) struct Reject {
     pub param: Option<String>,
     /// A schema (pydantic) error: 422 `{"detail":[...]}` for SGLang, 400 elsewhere.
     pub validation: Option<&'static str>,
+    /// Answer with this status in the dialect's plain error shape (500: the
+    /// text/plain "Internal Server Error" of an unhandled exception).
+    pub status: Option<u16>,
 }
 
 impl Reject {
@@ -60,15 +67,25 @@ impl Reject {
             message: message.into(),
             param: param.map(str::to_owned),
             validation: None,
+            status: None,
+        }
+    }
+
+    /// An error answered with `status` in the dialect's plain shape.
+    pub(crate) fn status(status: u16, message: impl Into<String>, param: Option<&str>) -> Reject {
+        Reject {
+            status: Some(status),
+            ..Reject::invalid(message, param)
         }
     }
 
     /// A schema error of pydantic type `kind` (`missing`, `int_type`, ...).
-    fn schema(message: impl Into<String>, param: &str, kind: &'static str) -> Reject {
+    pub(crate) fn schema(message: impl Into<String>, param: &str, kind: &'static str) -> Reject {
         Reject {
             message: message.into(),
             param: Some(param.to_owned()),
             validation: Some(kind),
+            status: None,
         }
     }
 }
@@ -86,60 +103,21 @@ pub(crate) fn parse_json(body: &[u8], limits: &Limits) -> Result<Wanted, Reject>
         message: format!("We could not parse the JSON body of your request: {e}"),
         param: None,
         validation: Some("json_invalid"),
+        status: None,
     })?;
     let Value::Object(obj) = value else {
         return Err(Reject {
             message: "The request body must be a JSON object.".into(),
             param: None,
             validation: Some("model_attributes_type"),
+            status: None,
         });
     };
     parse_fields(&obj, limits, None)
 }
 
-/// Parses an `edits` multipart form: fields plus `image` / `image[]` files.
-pub(crate) async fn parse_multipart(
-    mut form: Multipart,
-    limits: &Limits,
-) -> Result<Wanted, Reject> {
-    let mut obj = Map::new();
-    let mut images: Vec<Bytes> = Vec::new();
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        Reject::invalid(format!("Could not read the multipart form: {e}"), None)
-    };
-    while let Some(field) = form.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "image" | "image[]" => images.push(field.bytes().await.map_err(bad)?),
-            "mask" => {
-                field.bytes().await.map_err(bad)?;
-            }
-            _ => {
-                let text = field.text().await.map_err(bad)?;
-                obj.insert(name.clone(), coerce(&name, text));
-            }
-        }
-    }
-    let Some(first) = images.first() else {
-        return Err(Reject::schema(
-            "Missing required parameter: 'image' (a file part named image or image[]).",
-            "image",
-            "missing",
-        ));
-    };
-    let info = probe(first).map_err(|e| {
-        Reject::invalid(
-            format!("Invalid image file: {e}. Supported formats are PNG, JPEG and WebP."),
-            Some("image"),
-        )
-    })?;
-    let mut wanted = parse_fields(&obj, limits, Some((info.width, info.height)))?;
-    wanted.input_images = images.len();
-    Ok(wanted)
-}
-
 /// Form fields are text: numbers and booleans become JSON numbers and booleans.
-fn coerce(name: &str, text: String) -> Value {
+pub(crate) fn coerce(name: &str, text: String) -> Value {
     const NUMERIC: [&str; 8] = [
         "n",
         "seed",
@@ -193,7 +171,7 @@ fn str_field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<Option<&'a s
     }
 }
 
-fn parse_fields(
+pub(crate) fn parse_fields(
     obj: &Map<String, Value>,
     limits: &Limits,
     input_size: Option<(u32, u32)>,
@@ -313,6 +291,8 @@ fn parse_fields(
         quality: str_field(obj, "quality")?.map(str::to_owned),
         background: str_field(obj, "background")?.map(str::to_owned),
         input_images: 0,
+        input_pixels: 0,
+        reference: 0,
     })
 }
 
