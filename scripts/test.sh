@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command (README: "Run every test"). Installs what a
 # fresh machine lacks (scripts/setup-web.sh: trunk, wasm-bindgen-cli,
-# Chromium, npm packages), then runs every test: native and core, the web
+# Chromium, npm packages; scripts/setup-python.sh: a venv with the openai
+# SDK), then runs every test: native and core, the web
 # app's wasm-bindgen tests in headless Chromium, and its browser end-to-end
 # tests (with an imgperf that embeds the app, as scripts/build-web.sh
 # builds it). Safe to re-run.
@@ -27,6 +28,10 @@ export PATH="$PWD/web/e2e/node_modules/.bin:$PATH"
 
 log "core builds for wasm32-unknown-unknown"
 cargo build --locked -p imgperf-core --target wasm32-unknown-unknown
+
+log "python: the openai SDK for the image-edit SDK test"
+IMGPERF_TEST_PYTHON=$(bash scripts/setup-python.sh | tail -1)
+export IMGPERF_TEST_PYTHON
 
 log "native and core tests"
 cargo test --locked --workspace

@@ -6,6 +6,9 @@
 //! line of the export, `index` the image's position in the body's `data`
 //! array. (Should a record hold several responses with images, the second and
 //! later ones are written as `image_{line:04}_r{response:02}_{index:02}.ext`.)
+//! The input images of an edit run exported with `--export-input-images`
+//! (`payload.files[].b64`) are written beside them as
+//! `input_{line:04}_{index:02}.ext` (and `mask_{line:04}.ext`).
 //! The export is read one line at a time, so multi-GB files are fine.
 //!
 //! Video runs (`--endpoint-type video_generation`): each job's MP4 is saved
@@ -20,7 +23,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use imgperf_core::images::{b64_images_in_body, sniff_format, ImageError};
+use imgperf_core::images::{b64_images_in_body, decode_base64, sniff_format, ImageError};
 use serde::Deserialize;
 
 /// Where `imgperf profile --export-level raw` writes with the tutorial's options.
@@ -55,6 +58,23 @@ pub struct ExtractArgs {
 struct RawRecord {
     #[serde(default)]
     responses: Option<Vec<RawResponse>>,
+    #[serde(default)]
+    payload: Option<RawPayload>,
+}
+
+/// An edit's payload: its file parts, with bytes when they were exported.
+#[derive(Deserialize)]
+struct RawPayload {
+    #[serde(default)]
+    files: Vec<RawFile>,
+}
+
+#[derive(Deserialize)]
+struct RawFile {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    b64: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +153,9 @@ fn scan(args: &ExtractArgs) -> anyhow::Result<(usize, Vec<video::Pending>)> {
         let record: RawRecord = serde_json::from_str(&line).with_context(|| {
             format!("{}:{line_no}: not a raw export record", raw_file.display())
         })?;
+        if let Some(payload) = &record.payload {
+            written += extract_inputs(payload, &out_dir, line_no, &raw_file)?;
+        }
         for (resp_no, resp) in record.responses.unwrap_or_default().iter().enumerate() {
             let Some(text) = resp.text.as_deref() else {
                 continue;
@@ -151,6 +174,48 @@ fn scan(args: &ExtractArgs) -> anyhow::Result<(usize, Vec<video::Pending>)> {
         );
     }
     Ok((written, pending))
+}
+
+/// Writes the exported input images of an edit; returns how many.
+fn extract_inputs(
+    payload: &RawPayload,
+    out_dir: &Path,
+    line_no: usize,
+    raw_file: &Path,
+) -> anyhow::Result<usize> {
+    let mut written = 0;
+    let mut index = 0;
+    for f in &payload.files {
+        let Some(b64) = &f.b64 else { continue };
+        let bytes = match decode_base64(b64) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "warning: {}:{line_no}: input {} skipped: {e}",
+                    raw_file.display(),
+                    f.name
+                );
+                continue;
+            }
+        };
+        let ext = sniff_format(&bytes).map_or("bin", |f| f.extension());
+        let name = if f.name == "mask" {
+            format!("mask_{line_no:04}.{ext}")
+        } else {
+            index += 1;
+            format!("input_{line_no:04}_{:02}.{ext}", index - 1)
+        };
+        save(&out_dir.join(name), &bytes)?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+fn save(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    let shown = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    println!("Extracted: {}", shown.display());
+    Ok(())
 }
 
 /// Writes the images of one response body; returns how many.
@@ -198,11 +263,7 @@ fn extract_body(
         } else {
             format!("image_{line_no:04}_r{resp_no:02}_{:02}.{ext}", image.index)
         };
-        let path = out_dir.join(name);
-        std::fs::write(&path, &image.bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        let shown = std::fs::canonicalize(&path).unwrap_or(path);
-        println!("Extracted: {}", shown.display());
+        save(&out_dir.join(name), &image.bytes)?;
         written += 1;
     }
     Ok(written)

@@ -29,8 +29,9 @@ struct Body<'a> {
     b64_json: Option<Cow<'a, str>>,
 }
 
-/// SSE event type whose top-level `b64_json` is a final image.
-const COMPLETED_EVENT: &str = "image_generation.completed";
+/// SSE event types whose top-level `b64_json` is a final image (a
+/// generation's, an edit's).
+const COMPLETED_EVENTS: [&str; 2] = ["image_generation.completed", "image_edit.completed"];
 
 #[derive(Deserialize)]
 struct Item<'a> {
@@ -39,7 +40,8 @@ struct Item<'a> {
 }
 
 /// Finds and decodes every `data[j].b64_json` image in a response body, or
-/// the final image of a streamed `image_generation.completed` event (index 0).
+/// the final image of a streamed `image_generation.completed` (or
+/// `image_edit.completed`) event (index 0).
 ///
 /// Items without `b64_json` (e.g. `url` items) are skipped; each returned
 /// image keeps its position `j` in `data`. A `b64_json` that is not valid
@@ -60,7 +62,12 @@ pub fn b64_images_in_body(
     })?;
     let data = match body.data {
         Some(data) => data,
-        None if body.kind.as_deref() == Some(COMPLETED_EVENT) && body.b64_json.is_some() => {
+        None if body
+            .kind
+            .as_deref()
+            .is_some_and(|k| COMPLETED_EVENTS.contains(&k))
+            && body.b64_json.is_some() =>
+        {
             vec![Item {
                 b64_json: body.b64_json,
             }]

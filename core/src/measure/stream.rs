@@ -160,7 +160,7 @@ pub(crate) fn measure<'a>(
             code: Some(resp.status),
             kind: "InvalidResponse".into(),
             message: format!(
-                "stream ended without a final image (no image_generation.completed event; {partials} partial images, {unparsed} unreadable events)"
+                "stream ended without a final image (no image_generation.completed or image_edit.completed event; {partials} partial images, {unparsed} unreadable events)"
             ),
         });
         return m;

@@ -250,7 +250,7 @@ fn stream_failures_and_a_server_ignoring_stream() {
         .error
         .unwrap()
         .message
-        .contains("without a final image (no image_generation.completed event; 1 partial"));
+        .contains("without a final image (no image_generation.completed or image_edit.completed event; 1 partial"));
     // Asked to stream, answered with JSON: measured as JSON, flagged.
     let body = json!({"data": [{"b64_json": b64(4, 4)}]}).to_string();
     let r = resp(200, "application/json", body, vec![]);

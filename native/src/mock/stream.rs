@@ -1,7 +1,8 @@
 //! OpenAI streaming (`"stream": true`): a 200 `text/event-stream` at once,
 //! then `partial_images` events `image_generation.partial_image` spread over
 //! the service time and one `image_generation.completed` per image (with
-//! `usage`) at its end. No `data: [DONE]`, as OpenAI's image streams.
+//! `usage`) at its end; an edit's are `image_edit.*`. No `data: [DONE]`,
+//! as OpenAI's image streams.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,15 @@ fn common(w: &Wanted, created: u64) -> String {
     )
 }
 
+/// `image_generation`, or `image_edit` for an edit (as OpenAI names them).
+fn event_prefix(w: &Wanted) -> &'static str {
+    if w.input_images > 0 {
+        "image_edit"
+    } else {
+        "image_generation"
+    }
+}
+
 async fn send_event(tx: &mpsc::Sender<Item>, kind: &str, b64: Bytes, tail: String) -> bool {
     let head = format!("event: {kind}\ndata: {{\"type\":\"{kind}\",\"b64_json\":\"");
     for part in [Bytes::from(head), b64, Bytes::from(tail)] {
@@ -99,8 +109,8 @@ async fn produce(
             "\",{},\"partial_image_index\":{k}}}\n\n",
             common(w, created)
         );
-        let kind = "image_generation.partial_image";
-        if !send_event(tx, kind, pictures[0].b64.clone(), tail).await {
+        let kind = format!("{}.partial_image", event_prefix(w));
+        if !send_event(tx, &kind, pictures[0].b64.clone(), tail).await {
             return;
         }
     }
@@ -133,7 +143,8 @@ async fn produce(
             common(w, created),
             usage(w)
         );
-        if !send_event(tx, "image_generation.completed", b64, tail).await {
+        let kind = format!("{}.completed", event_prefix(w));
+        if !send_event(tx, &kind, b64, tail).await {
             return;
         }
     }
