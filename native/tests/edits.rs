@@ -156,6 +156,10 @@ async fn synthetic_references_batch_1_and_3_in_every_dialect() {
             );
             let b: usize = batch.parse().unwrap();
             check_records(&run, 4, (128, 96), |_| vec![(96, 64); b]);
+            // ISL counts the prompt's tokens only, as AIPerf's.
+            for r in records_in_order(&run) {
+                assert_eq!(metric(&r, "input_sequence_length"), Some(12.0));
+            }
             // The raw export and inputs.json describe the file parts, without bytes.
             let raw = jsonl(&run.join("profile_export_raw.jsonl"));
             let files = raw[0]["payload"]["files"].as_array().unwrap();
@@ -466,4 +470,44 @@ async fn each_bad_input_is_one_line_naming_the_row_or_flag_before_any_request() 
         "no request before the inputs are good"
     );
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_sweep_and_run_against_the_embedded_mock() {
+    let dir = workdir();
+    let flags = [
+        "profile",
+        "--mock",
+        "--endpoint-type",
+        "image_edit",
+        "--ui",
+        "none",
+        "--image-width-mean",
+        "48",
+        "--image-height-mean",
+        "48",
+        "--synthetic-input-tokens-mean",
+        "8",
+        "--num-dataset-entries",
+        "2",
+        "--request-count",
+        "2",
+        "--mock-latency-ms",
+        "5",
+        "--sweep",
+        "size=32x32,64x48",
+        "--goodput",
+        "request_latency:60000",
+    ];
+    let stdout = run_ok(dir.path(), &flags).await;
+    let sweep = dir
+        .path()
+        .join("artifacts/mock-image-model-openai-image_edit-sweep");
+    let summary = json_file(&sweep.join("sweep_summary.json"));
+    assert_eq!(summary["points"].as_array().unwrap().len(), 2, "{stdout}");
+    for (point, size) in [("size32x32", (32, 32)), ("size64x48", (64, 48))] {
+        check_records(&sweep.join(point), 2, size, |_| vec![(48, 48)]);
+        let s = json_file(&sweep.join(point).join("profile_export_imgperf.json"));
+        assert_eq!(s["good_request_count"]["avg"], 2.0);
+    }
 }
