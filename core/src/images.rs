@@ -344,3 +344,8 @@ pub fn parse_size(s: &str) -> Option<(u32, u32)> {
 
 #[cfg(test)]
 mod tests;
+
+/// A PNG of `w`×`h` as far as header checks go (IHDR, `filler` bytes of
+/// IDAT, IEND), for the crate's tests.
+#[cfg(test)]
+pub(crate) use check::tests::png as test_png;

@@ -5,15 +5,21 @@
 //! errors counted and grouped. Beyond AIPerf: output images (bytes,
 //! megapixels), time to first/final image, streaming partial images, image
 //! downloads, server-reported figures, a latency view that keeps failed
-//! requests, the error rate, goodput ([`crate::goodput`]) and the
-//! [`ImageReport`] (image checks, per-size breakdown).
+//! requests, the error rate, goodput ([`crate::goodput`]), the
+//! [`ImageReport`] (image checks, per-size breakdown), and an edit's input
+//! images and upload time (`input`).
 
 mod column;
+mod input;
 mod report;
 mod summary;
 mod video;
 
 pub use column::{Spill, BLOCK as SPILL_BLOCK};
+use input::input_metrics;
+pub use input::{
+    HTTP_REQ_SENDING, IMAGE_LATENCY, INPUT_IMAGE_BYTES, INPUT_IMAGE_COUNT, INPUT_MEGAPIXELS,
+};
 pub use report::{ImageReport, SizeSummary, VideoShape};
 pub use summary::SummaryBuilder;
 
@@ -72,17 +78,6 @@ pub const HTTP_REQ_WAITING: MetricDef =
 /// First response byte → response body fully read: the transfer of the
 /// (base64) body.
 pub const HTTP_REQ_RECEIVING: MetricDef = def("http_req_receiving", "Body Transfer Time", "ms");
-/// Request start → last byte of the request body handed to the connection
-/// (an edit's upload; where the platform can tell).
-pub const HTTP_REQ_SENDING: MetricDef = def("http_req_sending", "Upload Time", "ms");
-/// Request latency per output image (AIPerf's Image Latency).
-pub const IMAGE_LATENCY: MetricDef = def("image_latency", "Image Latency", "ms/image");
-/// Images a request uploaded (an edit's references).
-pub const INPUT_IMAGE_COUNT: MetricDef = def("input_image_count", "Input Images", "images");
-/// Bytes of the images a request uploaded.
-pub const INPUT_IMAGE_BYTES: MetricDef = def("input_image_bytes", "Input Image Size", "bytes");
-/// Pixels of the images a request uploaded, in millions.
-pub const INPUT_MEGAPIXELS: MetricDef = def("input_megapixels", "Input Megapixels", "MP");
 /// Bytes of response body.
 pub const RESPONSE_BYTES: MetricDef = def("response_bytes", "Response Size", "bytes");
 /// Images in one response.
@@ -384,24 +379,6 @@ pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
     }
     input_metrics(rec, &mut out);
     out
-}
-
-fn input_metrics(rec: &RequestRecord, out: &mut Vec<(MetricDef, f64)>) {
-    let inputs = &rec.input_images;
-    if inputs.is_empty() {
-        return;
-    }
-    if let Some(ms) = rec.upload_ms() {
-        out.push((HTTP_REQ_SENDING, ms));
-    }
-    let bytes: u64 = inputs.iter().map(|i| i.bytes).sum();
-    let pixels: u64 = inputs
-        .iter()
-        .map(|i| u64::from(i.width) * u64::from(i.height))
-        .sum();
-    out.push((INPUT_IMAGE_COUNT, inputs.len() as f64));
-    out.push((INPUT_IMAGE_BYTES, bytes as f64));
-    out.push((INPUT_MEGAPIXELS, pixels as f64 / 1e6));
 }
 
 fn output_metrics(rec: &RequestRecord, out: &mut Vec<(MetricDef, f64)>) {

@@ -5,25 +5,10 @@ use super::*;
 use crate::reference::ReferenceImage;
 use crate::request::{parse_extra_inputs, EDIT_ENDPOINT};
 
-/// A PNG of `w`×`h` as far as a header check goes, with `fill` in its IDAT.
-fn png(w: u32, h: u32, fill: &[u8]) -> Bytes {
-    let mut b = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    b.extend_from_slice(&13u32.to_be_bytes());
-    b.extend_from_slice(b"IHDR");
-    b.extend_from_slice(&w.to_be_bytes());
-    b.extend_from_slice(&h.to_be_bytes());
-    b.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
-    b.extend_from_slice(&(fill.len() as u32).to_be_bytes());
-    b.extend_from_slice(b"IDAT");
-    b.extend_from_slice(fill);
-    b.extend_from_slice(&[
-        0, 0, 0, 0, 0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82,
-    ]);
-    Bytes::from(b)
-}
-
-fn image(w: u32, h: u32, fill: &[u8], source: &str) -> Arc<ReferenceImage> {
-    Arc::new(ReferenceImage::from_bytes(png(w, h, fill), source).unwrap())
+/// A checked image of `w`×`h`; `filler` bytes of IDAT tell images apart.
+fn image(w: u32, h: u32, filler: usize, source: &str) -> Arc<ReferenceImage> {
+    let png = Bytes::from(crate::images::test_png(w, h, filler));
+    Arc::new(ReferenceImage::from_bytes(png, source).unwrap())
 }
 
 /// A part of a parsed form: headers and content.
@@ -94,7 +79,7 @@ fn endpoint() -> EndpointConfig {
 #[test]
 fn one_image_goes_as_image_with_every_field_as_text() {
     let refs = References {
-        images: vec![image(64, 32, b"abc", "ref1.png")],
+        images: vec![image(64, 32, 3, "ref1.png")],
         mask: None,
     };
     let prompts = [PromptSpec {
@@ -156,8 +141,8 @@ fn one_image_goes_as_image_with_every_field_as_text() {
 #[test]
 fn several_images_go_as_image_array_then_the_mask_and_bytes_on_request() {
     let refs = References {
-        images: vec![image(8, 8, b"one", "a.png"), image(16, 8, b"two", "b.png")],
-        mask: Some(image(8, 8, b"m", "m.png")),
+        images: vec![image(8, 8, 3, "a.png"), image(16, 8, 5, "b.png")],
+        mask: Some(image(8, 8, 1, "m.png")),
     };
     let fields = endpoint().payload("p", None);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -188,11 +173,12 @@ fn several_images_go_as_image_array_then_the_mask_and_bytes_on_request() {
 
 #[test]
 fn boundary_never_occurs_in_the_content_and_is_seeded() {
-    // A prompt holding the boundary the generator would draw first.
+    // A prompt holding the boundary the generator would draw first (text
+    // and file parts are searched alike).
     let mut probe = ChaCha8Rng::seed_from_u64(9);
     let first = boundary(&mut probe, &[]);
     let refs = References {
-        images: vec![image(8, 8, first.as_bytes(), "a.png")],
+        images: vec![image(8, 8, 2, "a.png")],
         mask: None,
     };
     let fields = endpoint().payload(&format!("say {first}"), None);

@@ -197,7 +197,7 @@ fn complete(format: ImageFormat, head: &[u8], tail: &[u8], total: u64) -> Result
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use base64::Engine as _;

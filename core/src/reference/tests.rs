@@ -8,19 +8,9 @@ use crate::virtual_clock::VirtualRuntime;
 use base64::Engine as _;
 use std::cell::RefCell;
 
-/// A PNG of `w`×`h` as far as a header check goes (IHDR, IDAT, IEND).
+/// A PNG of `w`×`h` as far as a header check goes.
 fn png(w: u32, h: u32) -> Bytes {
-    let mut b = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    b.extend_from_slice(&13u32.to_be_bytes());
-    b.extend_from_slice(b"IHDR");
-    b.extend_from_slice(&w.to_be_bytes());
-    b.extend_from_slice(&h.to_be_bytes());
-    b.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
-    b.extend_from_slice(&4u32.to_be_bytes());
-    b.extend_from_slice(b"IDAT");
-    b.extend_from_slice(&[1, 2, 3, 4, 0, 0, 0, 0]);
-    b.extend_from_slice(&[0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82]);
-    Bytes::from(b)
+    Bytes::from(crate::images::test_png(w, h, 4))
 }
 
 fn row(line: usize, images: &[&str], mask: Option<&str>) -> RowReferences {
