@@ -117,10 +117,10 @@ impl ReqwestTransport {
             builder = builder.header(k, v);
         }
         let uploaded = upload::Mark::default();
-        let body = if request.body.is_empty() {
-            reqwest::Body::from(request.body.clone())
-        } else {
+        let body = if upload::uploads_files(request) {
             upload::TimedBody::new(request.body.clone(), self.clock, uploaded.clone()).into_body()
+        } else {
+            reqwest::Body::from(request.body.clone())
         };
         let built = builder.body(body).build();
         let mut timing = Timing::starting_at(self.clock.now_ns());

@@ -10,9 +10,10 @@ use anyhow::Context;
 use bytes::Bytes;
 use imgperf_core::reference::synthetic::{synthetic_references, SyntheticImages};
 use imgperf_core::reference::{
-    load_references, require_images, ImageSource, References, RowReferences,
+    load_references, require_images, ImageSource, ReferenceImage, References, RowReferences,
 };
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Longest wait for one reference URL.
@@ -35,12 +36,12 @@ pub(crate) async fn edit_references(
             "an edit run needs --input-file rows with \"image\", or synthetic reference images"
         ),
     };
-    let mut distinct: Vec<&imgperf_core::reference::ReferenceImage> = Vec::new();
-    for img in refs.iter().flat_map(|r| r.images.iter().chain(&r.mask)) {
-        if !distinct.iter().any(|d| std::ptr::eq(*d, &**img)) {
-            distinct.push(img);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<&Arc<ReferenceImage>> = refs
+        .iter()
+        .flat_map(|r| r.images.iter().chain(&r.mask))
+        .filter(|img| seen.insert(Arc::as_ptr(img)))
+        .collect();
     let bytes: usize = distinct.iter().map(|i| i.bytes.len()).sum();
     eprintln!(
         "imgperf: {} reference images ready ({:.1} MB, {} entries) in {:.2} s",

@@ -1,19 +1,34 @@
-//! Timing a request body's upload: the body is handed to hyper as a
-//! [`TimedBody`] of 64 KiB slices of the same shared bytes (no copy, exact
-//! length, so `Content-Length` is sent as for a plain body), and the time
-//! the last slice is taken is the upload's end. hyper takes a slice once
-//! its write buffer has room, so this is when the last byte went to the
-//! connection (the kernel may still hold up to a socket buffer of it).
+//! Timing a request body's upload: the body of a request that uploads
+//! files (multipart: an edit) is handed to hyper as a [`TimedBody`] of
+//! 64 KiB slices of the same shared bytes (no copy, exact length, so
+//! `Content-Length` is sent as for a plain body), and the time the last
+//! slice is taken is the upload's end. hyper takes a slice once its write
+//! buffer has room, so this is when the last byte went to the connection
+//! (the kernel may still hold up to a socket buffer of it). Other bodies
+//! (a generation's few hundred bytes of JSON) go as they are.
 
 use crate::runtime::TokioRuntime;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use imgperf_core::platform::Runtime;
+use imgperf_core::transport::HttpRequest;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+/// Whether `request` uploads files (a `multipart/form-data` body), whose
+/// upload is timed.
+pub(crate) fn uploads_files(request: &HttpRequest) -> bool {
+    !request.body.is_empty()
+        && request.headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("content-type")
+                && v.trim_start()
+                    .get(..10)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("multipart/"))
+        })
+}
 
 /// Bytes handed over per frame.
 const SLICE: usize = 64 * 1024;
