@@ -136,6 +136,7 @@ struct LineIn {
     error: Option<ErrorDetails>,
     #[serde(default)]
     video: Option<Value>,
+    #[serde(default)]
     input_images: Vec<InputImageMeta>,
 }
 

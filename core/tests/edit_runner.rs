@@ -91,6 +91,7 @@ fn edit_requests_share_their_entrys_body_and_records_carry_the_inputs() {
             raw: true,
         },
         validate_images: Default::default(),
+        video: Default::default(),
     };
     let plan = RunPlan {
         endpoint: &endpoint,

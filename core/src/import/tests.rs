@@ -22,6 +22,7 @@ fn shifted(r: &RequestRecord) -> RequestRecord {
     }
     r.first_byte_ns = r.first_byte_ns.map(|t| t + ORIGIN);
     r.stale_attempt_ns = r.stale_attempt_ns.map(|t| t + ORIGIN);
+    r.upload_end_ns = r.upload_end_ns.map(|t| t + ORIGIN);
     let o = &mut r.output;
     for t in [&mut o.first_image_ns, &mut o.final_image_ns] {
         *t = t.map(|t| t + ORIGIN);
@@ -149,7 +150,8 @@ fn goodput_metrics_come_back_from_a_summary() {
 /// Records that between them produce every per-request metric: streamed
 /// partial images, downloaded URLs, server figures, image issues, two
 /// requested sizes, stale-connection retries, failures with and without an
-/// answer, a cancellation, a timeout and a request cut in the queue.
+/// answer, a cancellation, a timeout and a request cut in the queue, and
+/// edits (uploaded references, upload time).
 fn every_kind() -> Vec<RequestRecord> {
     use crate::images::ImageFormat;
     use crate::output::{Delivery, ImageIssue, ImageMeta, IssueKind};
@@ -170,6 +172,18 @@ fn every_kind() -> Vec<RequestRecord> {
         if i % 5 == 1 {
             // Sent again after a stale pooled connection.
             r.stale_attempt_ns = Some(start - 3_141_593);
+        }
+        if i % 4 == 3 {
+            // An edit: its uploaded references and upload time.
+            let input = |w, h, bytes| crate::reference::InputImageMeta {
+                format: ImageFormat::Jpeg,
+                width: w,
+                height: h,
+                bytes,
+                sha256: format!("{:016x}", 0x5eed_0000 + i * 7 + bytes),
+            };
+            r.input_images = vec![input(640, 480, 61_234 + i), input(32, 48, 999)].into();
+            r.upload_end_ns = Some(start + 2_718_281 + i);
         }
         let o = &mut r.output;
         o.requested_images = Some(1 + (i % 2) as u32);
