@@ -58,6 +58,53 @@ pub struct GalleryImage {
     pub format: String,
     /// Size of the decoded image in bytes.
     pub bytes: u64,
+    /// An edit's (first) input image, shown beside the output.
+    pub input: Option<InputPreview>,
+}
+
+/// Where an edit's input image is, for the gallery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSource {
+    /// An object URL (runs in this page).
+    Url(String),
+    /// `payload.files[0].b64` of the same raw export line as the output
+    /// (runs exported with `--export-input-images`), read when shown.
+    InLine,
+    /// The export describes the input but holds no bytes.
+    NotExported,
+}
+
+/// An edit's input image: where it is and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputPreview {
+    /// Where its bytes are.
+    pub source: InputSource,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// Input images of the request (the preview shows the first).
+    pub count: usize,
+}
+
+impl InputPreview {
+    /// The preview of a raw export line's payload (an edit's `files`), if any.
+    pub fn of_payload(payload: Option<&Value>) -> Option<InputPreview> {
+        let files = payload?.get(imgperf_core::edit::FILES_KEY)?.as_array()?;
+        let images: Vec<&Value> = files.iter().filter(|f| f["name"] != "mask").collect();
+        let first = images.first()?;
+        let dim = |k: &str| first[k].as_u64().unwrap_or(0) as u32;
+        Some(InputPreview {
+            source: if first.get("b64").is_some_and(Value::is_string) {
+                InputSource::InLine
+            } else {
+                InputSource::NotExported
+            },
+            width: dim("width"),
+            height: dim("height"),
+            count: images.len(),
+        })
+    }
 }
 
 impl GalleryImage {

@@ -7,8 +7,9 @@
 //! as the viewer), gallery images, and at the end the raw export.
 //!
 //! Each message crosses as a JS object: its JSON text under `msg`, and the
-//! blobs that go with it (images, the raw export) as further properties,
-//! which the browser hands over without copying their bytes.
+//! blobs that go with it (images, the raw export; an edit run's picked
+//! reference files) as further properties, which the browser hands over
+//! without copying their bytes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,14 +28,43 @@ pub enum PromptSource {
     },
 }
 
+/// Synthetic reference images of an edit run (the CLI's `--image-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyntheticRefs {
+    pub width: f64,
+    pub height: f64,
+    /// `png`, `jpeg` or `random`.
+    pub format: String,
+}
+
+/// An edit run's reference images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceForm {
+    /// Synthetic pictures; `None`: the picked files.
+    pub synthetic: Option<SyntheticRefs>,
+    /// Names of the picked files, in order; their blobs go with the
+    /// `Start` message as `ref0`, `ref1`, ...
+    pub files: Vec<String>,
+    /// Images per request (the first entry takes the first ones, and so on).
+    pub per_request: usize,
+}
+
+/// The name of the `i`-th picked reference file's blob in a `Start` message.
+pub fn reference_blob(i: usize) -> String {
+    format!("ref{i}")
+}
+
 /// The run form's values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunForm {
     pub url: String,
     pub model: String,
     pub endpoint: String,
-    /// `image_generation` or `video_generation`.
+    /// `image_generation`, `image_edit` or `video_generation`.
     pub endpoint_type: String,
+    /// An edit run's reference images.
+    #[serde(default)]
+    pub references: Option<ReferenceForm>,
     /// Held in memory only; sent as `Authorization: Bearer`.
     pub api_key: String,
     pub prompts: PromptSource,
@@ -77,6 +107,18 @@ pub struct ImageFacts {
     pub format: String,
     /// Decoded size in bytes.
     pub bytes: u64,
+    /// An edit's first input image (its blob `input` alongside).
+    #[serde(default)]
+    pub input: Option<InputFacts>,
+}
+
+/// What the gallery says about an edit's input image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputFacts {
+    pub width: u32,
+    pub height: u32,
+    /// Input images of the request (the gallery shows the first).
+    pub count: usize,
 }
 
 /// Worker → page.
@@ -126,7 +168,12 @@ mod tests {
             url: "http://127.0.0.1:8000".into(),
             model: "m".into(),
             endpoint: "/v1/images/generations".into(),
-            endpoint_type: "image_generation".into(),
+            endpoint_type: "image_edit".into(),
+            references: Some(ReferenceForm {
+                synthetic: None,
+                files: vec!["a.png".into()],
+                per_request: 2,
+            }),
             api_key: "k".into(),
             prompts: PromptSource::Synthetic {
                 mean: 40.0,

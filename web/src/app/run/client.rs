@@ -1,7 +1,9 @@
 //! The page's handle on the run worker: started on the first run (the
 //! browser fetches `worker.js`, which loads the app's wasm a second time,
 //! from the cache), kept for later runs. Messages wait until the worker
-//! says it is ready; what it posts back goes to one handler.
+//! says it is ready; what it posts back goes to one handler. A message goes
+//! as its JSON text, or with blobs (an edit's picked reference files) as an
+//! object: the text under `msg`, each blob under its name.
 
 use crate::protocol::{decode, encode, FromWorker, ToWorker};
 use std::cell::RefCell;
@@ -17,7 +19,7 @@ pub type Handler = Box<dyn Fn(FromWorker, &JsValue)>;
 struct RunWorker {
     worker: web_sys::Worker,
     ready: bool,
-    waiting: Vec<String>,
+    waiting: Vec<JsValue>,
 }
 
 thread_local! {
@@ -68,19 +70,29 @@ fn flush() {
         if let Some(w) = w.borrow_mut().as_mut() {
             w.ready = true;
             for m in w.waiting.drain(..) {
-                let _ = w.worker.post_message(&m.into());
+                let _ = w.worker.post_message(&m);
             }
         }
     });
 }
 
-/// Send `msg` to the worker, starting it (with `handler` for its answers)
-/// if it is not running yet.
-pub fn send(
+/// Send `msg` to the worker with `blobs` alongside, by name, starting it
+/// (with `handler` for its answers) if it is not running yet.
+pub fn send_with(
     msg: &ToWorker,
+    blobs: &[(String, web_sys::Blob)],
     handler: impl FnOnce() -> (Handler, Box<dyn Fn(String)>),
 ) -> Result<(), String> {
-    let text = encode(msg);
+    let text: JsValue = if blobs.is_empty() {
+        encode(msg).into()
+    } else {
+        let obj = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&obj, &"msg".into(), &encode(msg).into());
+        for (name, b) in blobs {
+            let _ = js_sys::Reflect::set(&obj, &name.as_str().into(), b);
+        }
+        obj.into()
+    };
     WORKER.with(|w| {
         let mut w = w.borrow_mut();
         if w.is_none() {
@@ -93,7 +105,7 @@ pub fn send(
         }
         let w = w.as_mut().expect("started above");
         if w.ready {
-            let _ = w.worker.post_message(&text.into());
+            let _ = w.worker.post_message(&text);
         } else {
             w.waiting.push(text);
         }

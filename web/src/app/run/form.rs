@@ -1,13 +1,16 @@
 //! The run form: a server preset (the mock, SGLang, vLLM-Omni, OpenAI:
 //! path, response format and typical sizes that each accepts), target,
-//! model, endpoint type (images, or video jobs), endpoint path, API key (a
-//! password field held in a signal only), prompts (one per line, or
-//! synthetic), size, response format, quality (empty unless typed: servers
+//! model, endpoint type (images, edits, or video jobs), endpoint path, API
+//! key (a password field held in a signal only), prompts (one per line, or
+//! synthetic), an edit's reference images ([`super::edit_form`]), size,
+//! response format, quality (empty unless typed: servers
 //! disagree on its values), extra JSON, concurrency, request count and
 //! optional rate; with the browser's connection cap said next to the
 //! concurrency.
 
+use super::edit_form::{EditFields, EditFieldset};
 use crate::protocol::{PromptSource, RunForm};
+use imgperf_core::endpoint::EndpointKind;
 use imgperf_core::presets::{Preset, PRESETS};
 use leptos::prelude::*;
 
@@ -53,6 +56,7 @@ pub fn RunFormView(
     let endpoint = RwSignal::new("/v1/images/generations".to_owned());
     let api_key = RwSignal::new(String::new());
     let kind = RwSignal::new("image_generation".to_owned());
+    let edit_fields = EditFields::new();
     let synthetic = RwSignal::new(false);
     let prompts = RwSignal::new(
         "A serene mountain landscape at sunset\nA futuristic city with flying cars\nA cute robot playing with a kitten".to_owned(),
@@ -98,7 +102,11 @@ pub fn RunFormView(
             }
         };
         let rate_text = rate.get_untracked();
+        let references = (kind.get_untracked() == EndpointKind::ImageEdit.name())
+            .then(|| edit_fields.read())
+            .transpose()?;
         Ok(RunForm {
+            references,
             url: url.get_untracked(),
             model: model.get_untracked(),
             endpoint: endpoint.get_untracked(),
@@ -155,16 +163,19 @@ pub fn RunFormView(
                 {text_input("model", "Model", model, "text", "e.g. black-forest-labs/FLUX.1-dev")}
                 <label for="endpoint-type">"Endpoint type"</label>
                 <select id="endpoint-type" prop:value=move || kind.get() on:change=move |ev| {
-                    // Video jobs: the Videos API path, and no image-only quality.
+                    // The type's own path; video jobs: no image-only quality.
                     let v = event_target_value(&ev);
                     let video = v == "video_generation";
-                    endpoint.set(if video { "/v1/videos" } else { "/v1/images/generations" }.to_owned());
+                    if let Ok(k) = EndpointKind::parse(&v) {
+                        endpoint.set(k.default_path().to_owned());
+                    }
                     if video && quality.get_untracked() == "standard" {
                         quality.set(String::new());
                     }
                     kind.set(v);
                 }>
                     <option value="image_generation" selected>"image_generation (Images API)"</option>
+                    <option value="image_edit">"image_edit (Images API edits: reference images + text)"</option>
                     <option value="video_generation">"video_generation (Videos API: submit, poll, MP4)"</option>
                 </select>
                 {text_input("endpoint", "Endpoint path", endpoint, "text", "/v1/images/generations")}
@@ -192,6 +203,9 @@ pub fn RunFormView(
                     " count input tokens (GPT-2 tokenizer, 1.3 MB fetched on first use; synthetic prompts need it too)"
                 </label>
             </fieldset>
+            <Show when=move || kind.get() == EndpointKind::ImageEdit.name()>
+                <EditFieldset fields=edit_fields/>
+            </Show>
             <fieldset>
                 <legend>"Request"</legend>
                 <label for="size">"Size"</label>

@@ -7,7 +7,7 @@
 use super::client::{self, blob, Handler};
 use crate::app::platform::dom::{bytes_url_of_blob, text_blob, LineStore};
 use crate::app::platform::runtime::sleep_ms;
-use crate::model::{GalleryImage, ImageSource, RunBuilder, RunView};
+use crate::model::{GalleryImage, ImageSource, InputPreview, InputSource, RunBuilder, RunView};
 use crate::protocol::{FromWorker, RunForm, ToWorker};
 use crate::store::Runs;
 use imgperf_core::export::{self, add_image_report, format_wall_time, RunInfo};
@@ -118,10 +118,16 @@ impl Live {
             }
         });
         state.set(State::Preparing("Starting the run worker…".into()));
-        self.send(
+        // An edit's picked reference files go along as blobs.
+        let files = match &form.references {
+            Some(r) if r.synthetic.is_none() => super::edit_form::picked_blobs(),
+            _ => Vec::new(),
+        };
+        self.send_with(
             &ToWorker::Start {
                 form: Box::new(form),
             },
+            &files,
             state,
             runs,
         );
@@ -129,13 +135,24 @@ impl Live {
 
     /// Send a message to the worker (starting it with this page's handler).
     pub fn send(self, msg: &ToWorker, state: RwSignal<State>, runs: Runs) {
+        self.send_with(msg, &[], state, runs);
+    }
+
+    /// [`Live::send`] with blobs alongside.
+    fn send_with(
+        self,
+        msg: &ToWorker,
+        blobs: &[(String, web_sys::Blob)],
+        state: RwSignal<State>,
+        runs: Runs,
+    ) {
         let handlers = move || -> (Handler, Box<dyn Fn(String)>) {
             (
                 Box::new(move |m, data| self.on_message(m, data, state, runs)),
                 Box::new(move |e| state.set(State::Invalid(e))),
             )
         };
-        if let Err(e) = client::send(msg, handlers) {
+        if let Err(e) = client::send_with(msg, blobs, handlers) {
             state.set(State::Invalid(e));
         }
     }
@@ -177,6 +194,12 @@ impl Live {
                         height: facts.height,
                         format: facts.format,
                         bytes: facts.bytes,
+                        input: facts.input.map(|i| InputPreview {
+                            source: url("input").map_or(InputSource::NotExported, InputSource::Url),
+                            width: i.width,
+                            height: i.height,
+                            count: i.count,
+                        }),
                     };
                     CURRENT.with(|c| c.borrow_mut().new_images.push(image));
                     self.schedule_refresh();

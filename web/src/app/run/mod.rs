@@ -8,6 +8,7 @@
 //! memory only: never in the URL, storage or any export.
 
 mod client;
+mod edit_form;
 mod form;
 mod live;
 

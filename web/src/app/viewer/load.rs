@@ -8,7 +8,9 @@
 use crate::app::platform::files::{keep_file, read_range, FileLines, CHUNK};
 use crate::app::platform::runtime::sleep_ms;
 use crate::app::platform::tokens;
-use crate::model::{body_images, GalleryImage, ImageSource, RunBuilder, RunView, SweepView};
+use crate::model::{
+    body_images, GalleryImage, ImageSource, InputPreview, RunBuilder, RunView, SweepView,
+};
 use imgperf_core::export::format_wall_time;
 use imgperf_core::import::{
     is_sweep_summary, parse_line, parse_summary, parse_sweep_summary, LineKind,
@@ -160,6 +162,7 @@ async fn load_jsonl(
                         height: img.height,
                         format: img.format,
                         bytes: img.len,
+                        input: InputPreview::of_payload(parsed.payload.as_ref()),
                     });
                 }
             }

@@ -192,6 +192,7 @@ fn gallery_image(g: GalleryEntry) -> GalleryImage {
         height: g.height,
         format: g.format,
         bytes: g.bytes,
+        input: None,
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Item {
     pub prompt: String,
     /// The request's latency.
     pub latency_ms: f64,
+    /// An edit's first input image, shown beside its outputs.
+    pub input: Option<super::edit::InputPreview>,
 }
 
 struct Inner {
@@ -70,7 +72,8 @@ impl Backlog {
             b.raw.push_bytes(&item.raw.to_vec());
             if item.valid {
                 let body = item.raw.response_texts().last();
-                b.gallery.add(body, item.prompt, item.latency_ms);
+                b.gallery
+                    .add(body, item.prompt, item.latency_ms, item.input.as_ref());
             }
         }
     }

@@ -2,7 +2,8 @@
 //! become a blob (the image as received) and a small JPEG thumbnail
 //! (`createImageBitmap` with a resize, then an `OffscreenCanvas`, both
 //! asynchronous so the runner goes on meanwhile), posted to the page with
-//! their facts. The page only shows thumbnails; a click opens the image.
+//! their facts (an edit's with its first input image). The page only shows
+//! thumbnails; a click opens the image.
 
 use super::post_with;
 use crate::model::body_images;
@@ -66,8 +67,15 @@ impl Gallery {
         Self::default()
     }
 
-    /// Post the images of a successful response `body` (its last text).
-    pub fn add(&mut self, body: Option<&str>, prompt: String, latency_ms: f64) {
+    /// Post the images of a successful response `body` (its last text),
+    /// with an edit's `input` image beside them.
+    pub fn add(
+        &mut self,
+        body: Option<&str>,
+        prompt: String,
+        latency_ms: f64,
+        input: Option<&super::edit::InputPreview>,
+    ) {
         let Some(body) = body else { return };
         for img in body_images(body, true) {
             if self.posted >= MAX_IMAGES {
@@ -81,7 +89,9 @@ impl Gallery {
                 height: img.height,
                 format: img.format,
                 bytes: img.len,
+                input: input.map(|(_, facts)| facts.clone()),
             };
+            let input_blob = input.map(|(blob, _)| blob.clone());
             let full = blob_of(&img.bytes.unwrap_or_default(), mime(&facts.format));
             let (done, wait) = oneshot::channel();
             self.pending.push(wait);
@@ -95,10 +105,11 @@ impl Gallery {
                         .await
                         .unwrap_or_else(|_| full.clone())
                 };
-                post_with(
-                    &FromWorker::Image { facts },
-                    &[("full", &full), ("thumb", &thumb)],
-                );
+                let mut blobs = vec![("full", &full), ("thumb", &thumb)];
+                if let Some(b) = &input_blob {
+                    blobs.push(("input", b));
+                }
+                post_with(&FromWorker::Image { facts }, &blobs);
                 let _ = done.send(());
             });
         }

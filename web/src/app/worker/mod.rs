@@ -6,6 +6,7 @@
 //! page draws can delay a send. See [`crate::protocol`] for the messages.
 
 mod backlog;
+mod edit;
 mod gallery;
 mod prime;
 mod session;
@@ -46,9 +47,10 @@ pub(crate) fn post(msg: &FromWorker) {
     post_with(msg, &[]);
 }
 
-/// Run the form's benchmark, reporting to the page.
-async fn run(form: crate::protocol::RunForm) {
-    let prep = match session::prepare(&form).await {
+/// Run the form's benchmark, reporting to the page; `files` are an edit
+/// run's picked reference files.
+async fn run(form: crate::protocol::RunForm, files: Vec<web_sys::Blob>) {
+    let prep = match session::prepare(&form, files).await {
         Ok(p) => p,
         Err(message) => return post(&FromWorker::Invalid { message }),
     };
@@ -69,9 +71,26 @@ async fn run(form: crate::protocol::RunForm) {
 }
 
 fn on_message(event: web_sys::MessageEvent) {
-    let text = event.data().as_string().unwrap_or_default();
+    // The JSON text, alone or under `msg` with blobs alongside.
+    let data = event.data();
+    let text = data.as_string().unwrap_or_else(|| {
+        js_sys::Reflect::get(&data, &"msg".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_default()
+    });
     match decode::<ToWorker>(&text) {
-        Ok(ToWorker::Start { form }) => wasm_bindgen_futures::spawn_local(run(*form)),
+        Ok(ToWorker::Start { form }) => {
+            let names = form.references.as_ref().map_or(0, |r| r.files.len());
+            let files = (0..names)
+                .filter_map(|i| {
+                    js_sys::Reflect::get(&data, &crate::protocol::reference_blob(i).into())
+                        .ok()
+                        .and_then(|b| b.dyn_into::<web_sys::Blob>().ok())
+                })
+                .collect();
+            wasm_bindgen_futures::spawn_local(run(*form, files))
+        }
         Ok(ToWorker::Stop { level }) => STOP.with(|s| {
             if let Some(s) = s.borrow().as_ref() {
                 while s.level() < level {

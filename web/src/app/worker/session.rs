@@ -1,10 +1,12 @@
 //! One benchmark run inside the worker: the form's values checked and
-//! turned into core's plan (endpoint, workload, settings, arrivals), then
+//! turned into core's plan (endpoint, workload, settings, arrivals; an
+//! edit's reference images by [`super::edit`]), then
 //! core's runner over [`FetchTransport`] with a sink that posts each
 //! finished request's record line to the page, and leaves its raw export
 //! line and gallery images to the [`Backlog`].
 
 use super::backlog::{Backlog, Item};
+use super::edit::{edit_run, InputPreview};
 use super::gallery::Gallery;
 use super::post;
 use crate::app::platform::fetch::FetchTransport;
@@ -39,6 +41,8 @@ pub struct Prepared {
     settings: RunSettings,
     arrivals: Arrivals,
     timeout_s: f64,
+    /// An edit entry's first input, by conversation id, for the gallery.
+    inputs: HashMap<String, InputPreview>,
     /// The same run as a CLI command line (API key redacted).
     pub cli_command: String,
     /// `input_config` of the summary JSON.
@@ -61,6 +65,15 @@ fn cli_command(f: &RunForm, e: &EndpointConfig, seed: u64) -> String {
     );
     if e.kind.is_video() {
         c.push_str(" --download-video-content");
+    }
+    if let Some(r) = &f.references {
+        match &r.synthetic {
+            Some(s) => c.push_str(&format!(
+                " --image-batch-size {} --image-width-mean {} --image-height-mean {} --image-format {}",
+                r.per_request, s.width, s.height, s.format
+            )),
+            None => c.push_str(" (reference images: picked files)"),
+        }
     }
     for (k, v) in &e.extra_inputs {
         let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
@@ -89,8 +102,9 @@ fn cli_command(f: &RunForm, e: &EndpointConfig, seed: u64) -> String {
     c
 }
 
-/// Check the form and build the plan (fetches the tokenizer on first use).
-pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
+/// Check the form and build the plan (fetches the tokenizer on first use);
+/// `files` are an edit run's picked reference files.
+pub async fn prepare(f: &RunForm, files: Vec<web_sys::Blob>) -> Result<Prepared, String> {
     let url =
         normalize_base_url(&f.url).map_err(|e| e.to_string().replace("--url", "Target URL"))?;
     if f.model.trim().is_empty() {
@@ -187,7 +201,19 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
             extra: None,
         })
         .collect();
-    let mut workload = Workload::build(&specs, &endpoint, None, seed);
+    let (mut workload, inputs) = match (&f.references, kind.is_edit()) {
+        (Some(r), true) => {
+            post(&FromWorker::Preparing {
+                what: "Preparing the reference images…".into(),
+            });
+            edit_run(r, &files, &specs, &endpoint, seed).await?
+        }
+        (None, true) => return Err("An edit run needs reference images.".into()),
+        _ => (
+            Workload::build(&specs, &endpoint, None, seed),
+            HashMap::new(),
+        ),
+    };
     if f.count_tokens {
         loading();
         let texts: Vec<String> = workload.items.iter().map(|i| i.prompt.clone()).collect();
@@ -254,6 +280,7 @@ pub async fn prepare(f: &RunForm) -> Result<Prepared, String> {
         settings,
         arrivals,
         timeout_s: f.timeout_s,
+        inputs,
         input_config,
     })
 }
@@ -265,6 +292,8 @@ struct WorkerSink {
     issued: Rc<Cell<(u64, bool)>>,
     /// Prompt of each dataset entry, by conversation id.
     prompts: HashMap<String, String>,
+    /// An edit entry's first input, by conversation id.
+    inputs: HashMap<String, InputPreview>,
     backlog: Backlog,
 }
 
@@ -305,6 +334,7 @@ impl RecordSink for WorkerSink {
                     .cloned()
                     .unwrap_or_default(),
                 latency_ms: rec.latency_ms(),
+                input: self.inputs.get(&rec.conversation_id).cloned(),
             });
         }
     }
@@ -329,6 +359,7 @@ pub async fn execute(prep: Prepared, stop: StopSignal) -> Finished {
             .iter()
             .map(|i| (i.conversation_id.clone(), i.prompt.clone()))
             .collect(),
+        inputs: prep.inputs.clone(),
         backlog: Backlog::new(Gallery::new()),
     };
     super::prime::prime(&prep.endpoint, &prep.workload, &prep.settings, &transport).await;
