@@ -37,6 +37,7 @@ pub mod stop;
 pub mod sweep;
 pub mod synthetic;
 pub mod table;
+pub mod telemetry;
 pub mod tokenizer;
 pub mod transport;
 pub mod video;
