@@ -16,7 +16,7 @@ mod sequence;
 use crate::job::{self, new_record, ExportLines, Job};
 use crate::measure::{Expect, ValidateImages};
 use crate::plan::{uuid_from, SamplingStrategy, Workload};
-use crate::platform::Runtime;
+use crate::platform::{MaybeSend, Runtime};
 use crate::record::Phase;
 use crate::request::EndpointConfig;
 use crate::schedule::Schedule;
@@ -31,6 +31,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sequence::{Draws, Source};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 
@@ -133,6 +134,34 @@ pub struct RunOutcome {
     pub cut_by_grace: u64,
 }
 
+/// Work done just before the profiling phase's first request and just
+/// after its last one ended (telemetry's boundary scrapes); awaited, so the
+/// phase waits for `before_profiling`.
+pub trait PhaseHooks {
+    /// The longest `before_profiling` may take: with an agreed start time
+    /// (`Scope::start_ns`) it is called that long before it.
+    fn lead_ns(&self) -> u64 {
+        0
+    }
+    /// Called once the warm-up is over, before the first profiling request.
+    fn before_profiling(&mut self) -> impl Future<Output = ()> + MaybeSend;
+    /// Called once every profiling request has ended (or was cut).
+    fn after_profiling(&mut self) -> impl Future<Output = ()> + MaybeSend;
+}
+
+/// No work around the profiling phase.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+impl PhaseHooks for NoHooks {
+    fn before_profiling(&mut self) -> impl Future<Output = ()> + MaybeSend {
+        std::future::ready(())
+    }
+    fn after_profiling(&mut self) -> impl Future<Output = ()> + MaybeSend {
+        std::future::ready(())
+    }
+}
+
 /// Run the warm-up phase, then the profiling phase, feeding `sink`.
 pub async fn run<T: Transport, R: Runtime, S: RecordSink>(
     plan: RunPlan<'_>,
@@ -155,6 +184,22 @@ pub async fn run_scoped<T: Transport, R: Runtime, S: RecordSink>(
     rt: R,
     sink: &mut S,
     stop: &StopSignal,
+) -> RunOutcome {
+    let hooks = &mut NoHooks;
+    run_with_hooks(plan, arrivals, scope, transport, rt, sink, stop, hooks).await
+}
+
+/// [`run_scoped`], with `hooks` called around the profiling phase.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_with_hooks<T: Transport, R: Runtime, S: RecordSink, H: PhaseHooks>(
+    plan: RunPlan<'_>,
+    arrivals: Arrivals,
+    scope: Scope,
+    transport: Arc<T>,
+    rt: R,
+    sink: &mut S,
+    stop: &StopSignal,
+    hooks: &mut H,
 ) -> RunOutcome {
     let s = plan.settings;
     let entries = plan.workload.items.len();
@@ -182,11 +227,23 @@ pub async fn run_scoped<T: Transport, R: Runtime, S: RecordSink>(
             .await;
         phase.draws.next_phase(ran.positions);
     }
-    if let Some(start) = scope.start_ns {
-        if stop.level() == 0 && start > phase.rt.now_ns() {
-            let wait = pin!(phase.rt.sleep_until(start));
-            select(wait, stop.above(0)).await;
+    let wait_until = |at: u64| {
+        let rt = phase.rt.clone();
+        async move {
+            if stop.level() == 0 && at > rt.now_ns() {
+                select(pin!(rt.sleep_until(at)), stop.above(0)).await;
+            }
         }
+    };
+    if let Some(start) = scope.start_ns {
+        wait_until(start.saturating_sub(hooks.lead_ns())).await;
+    }
+    let began = stop.level() == 0;
+    if began {
+        hooks.before_profiling().await;
+    }
+    if let Some(start) = scope.start_ns {
+        wait_until(start).await;
     }
     if stop.level() == 0 {
         let limit = Limits {
@@ -207,6 +264,9 @@ pub async fn run_scoped<T: Transport, R: Runtime, S: RecordSink>(
         let (released, cut) = (ran.released, ran.cut_by_grace);
         outcome.released = released;
         outcome.cut_by_grace = cut;
+    }
+    if began {
+        hooks.after_profiling().await;
     }
     outcome.was_cancelled = stop.level() > 0;
     outcome
