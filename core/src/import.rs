@@ -357,6 +357,7 @@ pub fn parse_summary(json: &Value) -> Result<ImportedSummary, ImportError> {
         .iter()
         .chain(metrics::SCALAR_METRICS.iter())
         .chain(metrics::GOODPUT_METRICS.iter())
+        .chain(crate::telemetry::report::METRICS.iter())
     {
         let Some(v) = obj.get(def.tag) else { continue };
         if let Some(s) = stats(v) {

@@ -333,6 +333,7 @@ pub fn find(tag: &str) -> Option<MetricDef> {
         .chain(GOODPUT_METRICS.iter())
         .chain(VIDEO_DISTRIBUTION_METRICS.iter())
         .chain(VIDEO_SCALAR_METRICS.iter())
+        .chain(crate::telemetry::report::METRICS.iter())
         .find(|d| d.tag == tag)
         .copied()
 }

@@ -201,7 +201,7 @@ pub fn sweep_json(axes: &[Axis], points: &[PointResult]) -> Value {
 }
 
 /// A column of the CSV and console table: metric tag and statistic.
-const COLUMNS: [(&str, &str); 14] = [
+const COLUMNS: [(&str, &str); 17] = [
     ("request_count", "avg"),
     ("error_request_count", "avg"),
     ("error_rate", "avg"),
@@ -216,6 +216,9 @@ const COLUMNS: [(&str, &str); 14] = [
     ("time_to_first_image", "p50"),
     ("goodput", "avg"),
     ("slo_attainment", "avg"),
+    ("energy_per_image", "avg"),
+    ("energy_per_megapixel", "avg"),
+    ("images_per_kwh", "avg"),
 ];
 
 fn value(summary: &Summary, tag: &str, stat: &str) -> Option<f64> {
@@ -230,7 +233,8 @@ fn value(summary: &Summary, tag: &str, stat: &str) -> Option<f64> {
     }
 }
 
-/// Columns with a value in some point (goodput only with `--goodput`).
+/// Columns with a value in some point (goodput only with `--goodput`,
+/// energy only with GPU telemetry).
 fn columns(points: &[PointResult]) -> Vec<(&'static str, &'static str)> {
     COLUMNS
         .into_iter()
@@ -289,6 +293,9 @@ pub fn sweep_table(axes: &[Axis], points: &[PointResult]) -> (Vec<String>, Vec<V
             ("time_to_first_image", s) => format!("first image {s} (ms)"),
             ("goodput", _) => "goodput (req/s)".into(),
             ("slo_attainment", _) => "SLO %".into(),
+            ("energy_per_image", _) => "J/image".into(),
+            ("energy_per_megapixel", _) => "J/MP".into(),
+            ("images_per_kwh", _) => "images/kWh".into(),
             (t, s) => format!("{t} {s}"),
         }
     };

@@ -296,6 +296,35 @@ pub struct ProfileArgs {
     #[command(flatten)]
     pub scale: crate::shard::ScaleArgs,
 
+    // ---- Telemetry ----
+    /// Scrape DCGM exporters for GPU power, energy, utilization, memory, clocks and temperature
+    /// every --telemetry-interval through the profiling phase (plus one scrape just before and
+    /// one just after). `localhost:9400` means `http://localhost:9400/metrics`. Without this flag
+    /// (or with it and no URL) imgperf tries http://localhost:9400/metrics and :9401 quietly, as
+    /// AIPerf does; URLs named here are always scraped, and their failures are warnings.
+    #[arg(long, num_args = 0.., value_name = "URL", help_heading = "Telemetry")]
+    pub gpu_telemetry: Option<Vec<String>>,
+    /// Do not scrape any DCGM exporter.
+    #[arg(long, conflicts_with = "gpu_telemetry", help_heading = "Telemetry")]
+    pub no_gpu_telemetry: bool,
+    /// Scrape the server's own Prometheus `/metrics` through the profiling phase (every series kept
+    /// in server_metrics_export.jsonl; counters summarised as delta and rate, gauges as
+    /// avg/min/max). Default: `<url>/metrics` of each --url, when it answers; URLs named here are
+    /// scraped too.
+    #[arg(long, num_args = 0.., value_name = "URL", help_heading = "Telemetry")]
+    pub server_metrics: Option<Vec<String>>,
+    /// Do not scrape the server's /metrics.
+    #[arg(long, conflicts_with = "server_metrics", help_heading = "Telemetry")]
+    pub no_server_metrics: bool,
+    /// Seconds between scrapes (each scrape is given at most 1 s).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0.333,
+        help_heading = "Telemetry"
+    )]
+    pub telemetry_interval: f64,
+
     // ---- Mock ----
     /// Benchmark the embedded mock image server instead of --url (no GPU needed).
     #[arg(long, help_heading = "Mock")]
@@ -303,6 +332,16 @@ pub struct ProfileArgs {
     /// Service latency of the embedded mock per request, in ms.
     #[arg(long, default_value_t = 50.0, help_heading = "Mock")]
     pub mock_latency_ms: f64,
+    /// Simulate N GPUs in the embedded mock (DCGM series on its /metrics, scraped as GPU
+    /// telemetry): energy per image without a GPU.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "mock",
+        help_heading = "Mock"
+    )]
+    pub mock_gpus: usize,
 }
 
 impl ProfileArgs {

@@ -15,6 +15,7 @@ pub mod publish;
 pub mod runtime;
 pub mod shard;
 pub mod spill;
+pub mod telemetry;
 pub mod tokenizer_source;
 pub mod transport;
 

@@ -299,7 +299,7 @@ pub fn run_merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<MergeRepor
     if let Some(e) = summary.spill_error() {
         bail!("the merge's temporary values file failed: {e}");
     }
-    write_summary(&paths, &result, &report, &info)?;
+    write_summary(&paths, &result, &report, &info, &Default::default())?;
     for (s, (lines, bad)) in shards.iter().zip(&counts) {
         let note = format!(
             "shard {} ({}): {lines} records from {}",
@@ -320,7 +320,7 @@ pub fn run_merge(args: &MergeArgs, argv: &[String]) -> anyhow::Result<MergeRepor
     }
     let note = merge_note(&merged, &missing, first.manifest.shard.count, was_cancelled);
     log.line(&note);
-    print_results(&result, &report, Some(&note), &paths);
+    print_results(&result, &report, Some(&note), &paths, &Default::default());
     Ok(MergeReport {
         paths,
         summary: result,

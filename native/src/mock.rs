@@ -15,8 +15,9 @@
 //! and outputs made from the reference), `dialect` (wire shapes),
 //! `handlers` (image routes), `video` (video jobs and MP4s), `stream`
 //! (OpenAI SSE), `faults`, `cors`, `truth` (ground truth), `body`
-//! (zero-copy bodies) and `serve` (the accept loop, which can close a
-//! connection the way uvicorn does).
+//! (zero-copy bodies), `serve` (the accept loop, which can close a
+//! connection the way uvicorn does) and `gpus` (`/metrics`: queue gauges
+//! and simulated DCGM GPUs).
 
 mod args;
 mod body;
@@ -24,6 +25,7 @@ mod cors;
 mod dialect;
 mod edit;
 mod faults;
+mod gpus;
 mod handlers;
 mod latency;
 mod picture;
@@ -62,6 +64,8 @@ pub(crate) struct Shared {
     cache: picture::ImageCache,
     model: latency::Model,
     slots: latency::Slots,
+    /// Queue, slots' busy time and simulated GPUs, for `/metrics`.
+    load: Arc<gpus::Load>,
     faults: faults::Faults,
     store: handlers::Store,
     /// Video jobs by id, and their MP4s.
@@ -106,6 +110,7 @@ impl MockServer {
             Some(path) => Some(Arc::new(truth::TruthLog::create(path, clock)?)),
             None => None,
         };
+        let load = gpus::Load::new(args);
         let shared = Arc::new(Shared {
             args: args.clone(),
             dialect,
@@ -116,7 +121,8 @@ impl MockServer {
             },
             cache: picture::ImageCache::default(),
             model: latency::Model::new(args),
-            slots: latency::Slots::new(args),
+            slots: latency::Slots::new(args, load.clone()),
+            load,
             faults: faults::Faults::new(&args.faults, &args.fault_at, args.seed),
             store: handlers::Store::default(),
             videos: video::Jobs::default(),
@@ -173,6 +179,17 @@ impl MockServer {
             a.dialect.name(),
             self.shared.model.describe()
         );
+        if a.gpus > 0 {
+            s += &format!(
+                ", on {} simulated GPU{} ({} slot{} each, {} W idle + {} W per busy slot; DCGM series on /metrics)",
+                a.gpus,
+                if a.gpus == 1 { "" } else { "s" },
+                a.slots,
+                if a.slots == 1 { "" } else { "s" },
+                a.gpu_idle_watts,
+                a.gpu_watts_per_slot
+            );
+        }
         if a.max_batch > 1 {
             s += &format!(", batches of up to {}", a.max_batch);
         }
@@ -263,6 +280,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/videos/{id}/content", get(video::content))
         .route("/v1/models", get(models))
         .route("/health", get(health))
+        .route("/metrics", get(gpus::metrics))
         .fallback(not_found)
         .with_state(shared.clone());
     if shared.args.cors != CorsMode::Off {

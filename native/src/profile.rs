@@ -16,6 +16,7 @@ use crate::mock::{MockArgs, MockServer};
 use crate::shard::clock::{DatedTransport, ServerClock};
 use crate::shard::manifest::PlanId;
 use crate::shard::{plan_command, ScaleOut};
+use crate::telemetry::{self, InFlightSink, Telemetry, TelemetryPlan, TelemetryResults};
 use crate::transport::ReqwestTransport;
 use anyhow::{bail, Context};
 use flags::{input_config, seconds, validate};
@@ -117,6 +118,7 @@ pub(crate) async fn run_one(
     let mut v = validate(args)?;
     let scale = ScaleOut::resolve(&args.scale, |k| std::env::var(k).ok())?;
     scale.check(args)?;
+    TelemetryPlan::from_args(args, &v.endpoint.urls, false)?; // flags checked before any I/O
     let seed = args.random_seed.unwrap_or_else(rand::random);
     let (tokenizer, tokenizer_name) = tokenizer_for(args, &v.endpoint.model)?;
     let dataset = prompts(args, &tokenizer, seed)?;
@@ -126,8 +128,13 @@ pub(crate) async fn run_one(
         let mock_args = MockArgs {
             port: 0,
             latency_ms: args.mock_latency_ms,
-            // Every request served at once: the latency asked for is the latency measured.
-            slots: 0,
+            // Every request served at once: the latency asked for is the latency measured
+            // (with simulated GPUs, enough slots on each for the concurrency).
+            slots: match args.mock_gpus {
+                0 => 0,
+                g => args.concurrency.unwrap_or(64).div_ceil(g).max(1),
+            },
+            gpus: args.mock_gpus,
             ..MockArgs::default()
         };
         let server = MockServer::start(&mock_args)
@@ -279,15 +286,25 @@ pub(crate) async fn run_one(
         workload: &workload,
         settings: &settings,
     };
-    let outcome = runner::run_scoped(plan, arrivals, scope, transport, rt, &mut sink, &stop).await;
+    let telemetry_plan = TelemetryPlan::from_args(args, &v.endpoint.urls, args.mock_gpus > 0)?;
+    let mut telemetry = Telemetry::new(telemetry_plan, rt, &paths.dir);
+    let mut counted = InFlightSink {
+        count: telemetry.in_flight(),
+        inner: &mut sink,
+    };
+    let (sink_ref, hooks) = (&mut counted, &mut telemetry);
+    let outcome =
+        runner::run_with_hooks(plan, arrivals, scope, transport, rt, sink_ref, &stop, hooks).await;
     ctrl_c.abort();
+    let mut tel = telemetry.finish();
     let write_result = sink.finish();
     if let Some(server) = mock {
         server.shutdown().await;
     }
 
-    let summary = sink.summary.finish();
+    let mut summary = sink.summary.finish();
     let report = sink.summary.report();
+    telemetry::add_energy_metrics(&mut summary, &mut tel, scale.shard);
     if let Some(e) = sink.summary.spill_error() {
         eprintln!("imgperf: warning: {e}; statistics cover the values still in memory");
         log.line(&format!("warning: {e}"));
@@ -298,7 +315,7 @@ pub(crate) async fn run_one(
         was_cancelled: outcome.was_cancelled,
         wall_origin_ns: imgperf_core::platform::Runtime::wall_origin_ns(&rt),
     };
-    write_summary(&paths, &summary, &report, &info)?;
+    write_summary(&paths, &summary, &report, &info, &tel)?;
     if !place.quiet {
         let stopped = outcome.was_cancelled.then(|| {
             format!(
@@ -307,13 +324,16 @@ pub(crate) async fn run_one(
                 total.map_or("unlimited".to_owned(), |t| t.to_string())
             )
         });
-        print_results(&summary, &report, stopped.as_deref(), &paths);
+        print_results(&summary, &report, stopped.as_deref(), &paths, &tel);
         if v.endpoint.kind.is_video() {
             println!(
                 "Queue Time and Generation Time are seen at polls: resolution {} s (--video-poll-interval).",
                 args.video_poll_interval
             );
         }
+    }
+    for w in &tel.warnings {
+        log.line(&format!("warning: {w}"));
     }
     log.line(&format!(
         "done: {} ok, {} errors, {} cancelled, duration {:.3} s, was_cancelled {}",
@@ -351,18 +371,22 @@ pub(crate) async fn run_one(
     })
 }
 
-/// The summary JSON (with the image report) and CSV of a run, or of a
-/// merged one: the same files from the same code.
+/// The summary JSON (with the image report and telemetry) and CSV of a
+/// run, or of a merged one: the same files from the same code.
 pub(crate) fn write_summary(
     paths: &ArtifactPaths,
     summary: &Summary,
     report: &ImageReport,
     info: &RunInfo,
+    tel: &TelemetryResults,
 ) -> anyhow::Result<()> {
     let mut summary_json = export::summary_json(summary, info);
     export::add_image_report(&mut summary_json, report);
+    let (gpu, server) = (tel.gpu.as_ref(), tel.server.as_ref());
+    imgperf_core::telemetry::report::add_to_summary_json(&mut summary_json, gpu, server);
     artifacts::write_json(&paths.summary_json(), &summary_json)?;
-    std::fs::write(paths.summary_csv(), export::summary_csv(summary))
+    let csv = export::summary_csv(summary) + &imgperf_core::telemetry::report::csv(gpu, server);
+    std::fs::write(paths.summary_csv(), csv)
         .with_context(|| format!("cannot write {}", paths.summary_csv().display()))
 }
 
@@ -372,10 +396,14 @@ pub(crate) fn print_results(
     report: &ImageReport,
     stopped: Option<&str>,
     paths: &ArtifactPaths,
+    tel: &TelemetryResults,
 ) {
     println!("{}", console::metrics_table(summary));
     if let Some(t) = console::size_table(report) {
         println!("{t}");
+    }
+    for l in telemetry::console::lines(tel, summary) {
+        println!("{l}");
     }
     let errors = console::error_lines(summary);
     if !errors.is_empty() {

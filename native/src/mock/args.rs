@@ -65,7 +65,13 @@ where P = W*H of the output plus, for an edit, the pixels of its input images (t
 latents join the model's sequence); times a seeded jitter factor, divided by --speedup;
 `num_inference_steps` in the request replaces --steps. Defaults imitate FLUX.1-dev on one H100 (~3.8 s for
 1024x1024 at 28 steps). --latency-ms replaces the whole model by a fixed time.
-Requests wait FIFO for one of --slots generation slots.
+Requests wait FIFO for one of --slots generation slots (per GPU with --gpus).
+
+GET /metrics (Prometheus text) reports the queue length and running requests
+(named as the dialect's server names them), request counters and a service-time
+histogram; with --gpus N also DCGM exporter series per simulated GPU, driven by
+the slots' busy time: power = idle + watts-per-slot x busy slots, an energy
+counter that integrates it exactly, utilization = busy share of the GPU's slots.
 
 Fault kinds (--fault KIND:RATE, --fault-at KIND:N[-M]):
   400, 422, 429 (with retry-after), 503   answered at once, in the dialect's error shape
@@ -103,7 +109,8 @@ Examples:
   imgperf serve-mock --port 30000 --dialect sglang --speedup 10
   imgperf serve-mock --latency-ms 500 --slots 4 --cors any
   imgperf serve-mock --fault 429:0.05 --fault drop:0.01 --seed 7 --truth-log truth.jsonl
-  imgperf serve-mock --port 30010 --dialect sglang --speedup 20";
+  imgperf serve-mock --port 30010 --dialect sglang --speedup 20
+  imgperf serve-mock --gpus 2 --latency-ms 500   # then: imgperf profile --gpu-telemetry localhost:8000 ...";
 
 /// Options of the mock image server (`imgperf serve-mock`).
 #[derive(Debug, Clone, clap::Args)]
@@ -225,6 +232,38 @@ pub struct MockArgs {
     #[arg(long, help_heading = "CORS")]
     pub cors_trap: bool,
 
+    /// Simulate N GPUs, each with --slots generation slots fed from one FIFO
+    /// queue, and serve DCGM-shaped series for them on `/metrics` (power,
+    /// energy counter, utilization, memory, clocks, temperature). 0 = none
+    /// (`/metrics` still serves the queue gauges).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "GPUs (telemetry)"
+    )]
+    pub gpus: usize,
+    /// Power of an idle simulated GPU, W.
+    #[arg(
+        long,
+        value_name = "W",
+        default_value_t = 70.0,
+        help_heading = "GPUs (telemetry)"
+    )]
+    pub gpu_idle_watts: f64,
+    /// Power each busy slot adds to its GPU, W.
+    #[arg(
+        long,
+        value_name = "W",
+        default_value_t = 560.0,
+        help_heading = "GPUs (telemetry)"
+    )]
+    pub gpu_watts_per_slot: f64,
+    /// Leave out DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (as exporters without
+    /// that field do): clients must integrate power.
+    #[arg(long, help_heading = "GPUs (telemetry)")]
+    pub gpu_no_energy_counter: bool,
+
     /// Write one JSON line per request to FILE: request id, arrival, service
     /// start and end, response fully written (epoch ns), status, bytes, fault.
     #[arg(long, value_name = "FILE", help_heading = "Ground truth")]
@@ -265,6 +304,20 @@ impl MockArgs {
             self.speedup
         );
         ensure!(self.max_batch >= 1, "--max-batch must be at least 1");
+        ensure!(
+            self.gpus == 0 || self.slots >= 1,
+            "--gpus needs --slots 1 or more (each simulated GPU serves its own slots)"
+        );
+        ensure!(self.gpus <= 1024, "--gpus is at most 1024");
+        for (flag, v) in [
+            ("--gpu-idle-watts", self.gpu_idle_watts),
+            ("--gpu-watts-per-slot", self.gpu_watts_per_slot),
+        ] {
+            ensure!(
+                v.is_finite() && v >= 0.0,
+                "{flag} must be a finite number >= 0, got {v}"
+            );
+        }
         ensure!(self.max_dimension > 0, "--max-dimension must be positive");
         ensure!(
             self.image_variants >= 1,
@@ -312,6 +365,10 @@ impl Default for MockArgs {
             cors: CorsMode::Off,
             cors_trap: false,
             truth_log: None,
+            gpus: 0,
+            gpu_idle_watts: 70.0,
+            gpu_watts_per_slot: 560.0,
+            gpu_no_energy_counter: false,
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! A request's service time comes from its size, steps and `n` (or a fixed
 //! `--latency-ms`), with seeded jitter. Requests then wait FIFO for one of
-//! `--slots` slots; with `--max-batch` above 1 a free slot takes several
-//! queued requests at once and serves them together.
+//! `--slots` slots (per GPU with `--gpus`); with `--max-batch` above 1 a
+//! free slot takes several queued requests at once and serves them
+//! together. Queueing and busy time are reported to [`Load`] for `/metrics`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio::time::Instant;
 
 use super::args::MockArgs;
 use super::faults::{unit, STREAM_JITTER};
+use super::gpus::Load;
 
 /// Pixels of the reference size the step time is given for (1024x1024).
 const REFERENCE_PIXELS: f64 = 1024.0 * 1024.0;
@@ -145,13 +147,14 @@ struct Job {
 /// The generation slots and their FIFO queue.
 pub(crate) struct Slots {
     queue: Option<mpsc::UnboundedSender<Job>>,
+    load: Arc<Load>,
 }
 
 impl Slots {
-    /// Starts `slots` workers on the current runtime (none when 0 = unlimited).
-    pub(crate) fn new(args: &MockArgs) -> Slots {
+    /// Starts the workers on the current runtime (none when 0 = unlimited).
+    pub(crate) fn new(args: &MockArgs, load: Arc<Load>) -> Slots {
         if args.slots == 0 {
-            return Slots { queue: None };
+            return Slots { queue: None, load };
         }
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
@@ -160,10 +163,13 @@ impl Slots {
             window: Duration::from_secs_f64(args.batch_window_ms / 1000.0),
             cost: args.batch_cost,
         };
-        for _ in 0..args.slots {
-            tokio::spawn(worker(rx.clone(), batching));
+        for slot in 0..Load::slot_count(args) {
+            tokio::spawn(worker(rx.clone(), batching, slot, load.clone()));
         }
-        Slots { queue: Some(tx) }
+        Slots {
+            queue: Some(tx),
+            load,
+        }
     }
 
     /// Waits for a slot, holds it for `service` and returns when the service
@@ -185,11 +191,13 @@ impl Slots {
             batch: 1,
         };
         let Some(queue) = &self.queue else {
+            self.load.unslotted(now, now + service);
             return unqueued(now);
         };
         if service.is_zero() {
             return unqueued(now);
         }
+        let _waiting = self.load.queued();
         let (reply, done) = oneshot::channel();
         if queue.send(Job { service, reply }).is_err() {
             return unqueued(now); // workers gone: the runtime is shutting down
@@ -208,7 +216,12 @@ struct Batching {
     cost: f64,
 }
 
-async fn worker(queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, batching: Batching) {
+async fn worker(
+    queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+    batching: Batching,
+    slot: usize,
+    load: Arc<Load>,
+) {
     loop {
         let mut batch = {
             let mut rx = queue.lock().await;
@@ -236,6 +249,7 @@ async fn worker(queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, batching: Batch
         let time = longest.mul_f64(1.0 + (k - 1) as f64 * batching.cost);
         let start = Instant::now();
         let end = start + time;
+        load.busy(slot, start, end, k);
         for job in batch {
             let _ = job.reply.send(Served {
                 start,
