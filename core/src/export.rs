@@ -324,5 +324,33 @@ pub fn format_wall_time(epoch_ns: u64) -> String {
     .expect("fixed format")
 }
 
+/// The epoch ns of a time written by [`format_wall_time`]
+/// (`2025-10-17T20:22:08.939332`, any number of fraction digits).
+pub fn parse_wall_time(text: &str) -> Option<u64> {
+    let (date, clock) = text.trim().trim_end_matches('Z').split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut c = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, min, sec) = (c.next()??, c.next()??, c.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    if !frac.chars().all(|ch| ch.is_ascii_digit()) || frac.len() > 9 {
+        return None;
+    }
+    let nanos: i64 = format!("{frac:0<9}").parse().ok()?;
+    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + min * 60 + sec;
+    u64::try_from(secs.checked_mul(1_000_000_000)?.checked_add(nanos)?).ok()
+}
+
 #[cfg(test)]
 mod tests;

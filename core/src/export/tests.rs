@@ -255,3 +255,19 @@ fn wall_time_format() {
     );
     assert_eq!(format_wall_time(0), "1970-01-01T00:00:00.000000");
 }
+
+#[test]
+fn wall_time_parses_back() {
+    let t = 1_760_732_528_939_332_000;
+    assert_eq!(parse_wall_time("2025-10-17T20:22:08.939332"), Some(t));
+    assert_eq!(parse_wall_time("1970-01-01T00:00:00"), Some(0));
+    assert_eq!(
+        parse_wall_time("2000-03-01T00:00:00.5Z"),
+        Some(951_868_800_500_000_000)
+    );
+    for t in [0u64, 951_782_400_000_000_000, 4_102_444_799_999_999_000] {
+        assert_eq!(parse_wall_time(&format_wall_time(t)), Some(t));
+    }
+    assert_eq!(parse_wall_time("2025-13-01T00:00:00"), None);
+    assert_eq!(parse_wall_time("yesterday"), None);
+}

@@ -6,8 +6,9 @@
 //! picks the per-GPU readings out of a scrape; [`gpu`] and [`server`] fold
 //! scrapes, one at a time, into a run's figures; [`report`] turns them into
 //! the energy metrics of the run's summary (energy per image and per
-//! megapixel, images per kWh, power in flight against idle), the summary
-//! JSON and CSV parts, and the rows of the "GPU Telemetry" table.
+//! megapixel, images per kWh, power in flight against idle) and the summary
+//! JSON and CSV parts; [`table`] the rows of the "GPU Telemetry" table;
+//! [`timeline`] the series the viewer plots.
 
 pub mod dcgm;
 pub mod gpu;
@@ -15,6 +16,7 @@ pub mod prometheus;
 pub mod report;
 pub mod server;
 pub mod table;
+pub mod timeline;
 
 use serde::{Deserialize, Serialize};
 

@@ -219,3 +219,36 @@ fn json_lines_keep_non_finite_values() {
     assert!(back.samples[0].value.is_nan());
     assert_eq!(back.samples[1..], s.samples[1..]);
 }
+
+#[test]
+fn timeline_tracks_with_gaps() {
+    use super::timeline::Timeline;
+    let mut t = Timeline::new();
+    let mut g = reading(300.0, None);
+    g.gpu_util_pct = Some(50.0);
+    t.add_gpu(&scrape(1.0, 1, vec![g]));
+    t.add_gpu(&GpuScrape {
+        error: Some("down".into()),
+        ..scrape(2.0, 0, vec![])
+    });
+    t.add_server(&ServerScrape {
+        timestamp_ns: 3_000_000_000,
+        endpoint: "http://s/metrics".into(),
+        in_flight: 0,
+        edge: None,
+        error: None,
+        samples: samples(
+            &parse("vllm:num_requests_waiting{model_name=\"m\"} 4\nother 1\n").unwrap(),
+        ),
+    });
+    t.short_names();
+    assert_eq!(t.power[0].name, "0");
+    assert_eq!(
+        t.power[0].points,
+        [(1_000_000_000, Some(300.0)), (2_000_000_000, None)]
+    );
+    assert_eq!(t.utilization[0].points[0].1, Some(50.0));
+    assert_eq!(t.queue.len(), 1);
+    assert_eq!(t.queue[0].name, "vllm:num_requests_waiting");
+    assert_eq!(t.span, Some((1_000_000_000, 3_000_000_000)));
+}
