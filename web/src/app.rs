@@ -6,6 +6,7 @@ pub mod platform;
 pub mod report;
 pub mod run;
 pub mod table;
+pub mod telemetry;
 pub mod viewer;
 pub mod worker;
 

@@ -15,6 +15,7 @@ pub mod plots;
 pub mod protocol;
 pub mod route;
 pub mod store;
+pub mod telemetry;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -144,6 +144,12 @@ pub struct RunView {
     pub notes: Vec<String>,
     /// Figures per requested size (when requests asked for several).
     pub per_size: Vec<SizeSummary>,
+    /// First request start and last end (or first and last scrape), epoch
+    /// ns: the origin of the plots' time axis, and how telemetry exports
+    /// find their run.
+    pub span_ns: Option<(u64, u64)>,
+    /// GPU telemetry and server metrics, when exported.
+    pub telemetry: Option<crate::telemetry::TelemetryView>,
 }
 
 impl RunView {
@@ -208,6 +214,14 @@ impl RunBuilder {
     /// Earliest request start (ns), if any.
     pub fn first_start_ns(&self) -> Option<u64> {
         self.spans.iter().map(|s| s.0).min()
+    }
+
+    /// Earliest request start and latest end (ns), if any.
+    pub fn span_ns(&self) -> Option<(u64, u64)> {
+        Some((
+            self.first_start_ns()?,
+            self.spans.iter().map(|s| s.1).max()?,
+        ))
     }
 
     /// The summary so far.

@@ -1,14 +1,17 @@
 //! The plots, as SVG text (no chart library, nothing to download): latency
 //! histogram, latency over time, throughput over time, the latency CDF
 //! ([`cdf`]) and latency per requested size ([`bars`]), each drawing one
-//! or more runs overlaid in distinct colours with a legend; and a sweep's
-//! latency against throughput.
+//! or more runs overlaid in distinct colours with a legend; a sweep's
+//! latency against throughput; and a run's telemetry on its requests' time
+//! axis ([`telemetry_timeline`]).
 
 mod bars;
 mod cdf;
+mod timeline;
 
 pub use bars::{size_bars, sweep_curve, SizeSeries, SweepPoint};
 pub use cdf::latency_cdf;
+pub use timeline::telemetry_timeline;
 
 use crate::model::Point;
 use std::fmt::Write;

@@ -19,18 +19,47 @@ fn rank(from: &str) -> u8 {
     }
 }
 
-/// Add `new` to `runs`, merged into the run with the same start key if any.
+/// Only telemetry exports (no summary, no requests) so far.
+fn telemetry_only(r: &RunView) -> bool {
+    r.summary.is_none() && r.points.is_empty() && r.telemetry.is_some()
+}
+
+/// Whether a telemetry export and a run (or another telemetry export)
+/// belong together: their time spans overlap (the scrapes bracket the
+/// requests).
+fn same_time(a: &RunView, b: &RunView) -> bool {
+    match (a.span_ns, b.span_ns) {
+        (Some((a0, a1)), Some((b0, b1))) => {
+            (telemetry_only(a) || telemetry_only(b)) && a0 <= b1 && b0 <= a1
+        }
+        _ => false,
+    }
+}
+
+/// Add `new` to `runs`, merged into the run with the same start key if any
+/// (or, for telemetry exports, the run whose time span they overlap).
 /// Returns the id of the run that holds it.
 pub fn merge_into(runs: &mut Vec<RunView>, new: RunView) -> u32 {
-    let same = new
+    let pos = new
         .start_key
         .as_ref()
-        .and_then(|k| runs.iter_mut().find(|r| r.start_key.as_ref() == Some(k)));
-    let Some(run) = same else {
+        .and_then(|k| runs.iter().position(|r| r.start_key.as_ref() == Some(k)))
+        .or_else(|| runs.iter().position(|r| same_time(r, &new)));
+    let Some(run) = pos.map(|i| &mut runs[i]) else {
         let id = new.id;
         runs.push(new);
         return id;
     };
+    if telemetry_only(run) && !telemetry_only(&new) {
+        run.label = new.label.clone();
+        run.start_key = new.start_key.clone();
+        run.span_ns = new.span_ns;
+    }
+    match (&mut run.telemetry, new.telemetry) {
+        (Some(t), Some(n)) => t.merge(n),
+        (t @ None, n) => *t = n,
+        (Some(_), None) => {}
+    }
     run.files.extend(new.files);
     if rank(&new.summary_from) > rank(&run.summary_from) && new.summary.is_some() {
         run.summary = new.summary;
@@ -156,6 +185,8 @@ mod tests {
             config: None,
             notes: vec![format!("Input sequence length {id}")],
             per_size: Vec::new(),
+            span_ns: None,
+            telemetry: None,
         }
     }
 
@@ -178,5 +209,40 @@ mod tests {
             ("summary JSON", "file 3")
         );
         assert!(r.notes.is_empty(), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn telemetry_exports_join_the_run_they_overlap() {
+        let mut runs = Vec::new();
+        let mut records = view(1, "records", "t1");
+        records.span_ns = Some((100, 200));
+        let tel = |id: u32, span: (u64, u64)| RunView {
+            id,
+            label: format!("gpu {id}"),
+            files: vec![format!("g{id}")],
+            start_key: None,
+            summary: None,
+            summary_from: String::new(),
+            points: Vec::new(),
+            images: Vec::new(),
+            config: None,
+            notes: Vec::new(),
+            per_size: Vec::new(),
+            span_ns: Some(span),
+            telemetry: Some(crate::telemetry::TelemetryView::default()),
+        };
+        // Opened first: the other export and the records join them, and the
+        // records give the run its name and time origin.
+        assert_eq!(merge_into(&mut runs, tel(2, (90, 210))), 2);
+        assert_eq!(
+            merge_into(&mut runs, tel(3, (95, 205))),
+            2,
+            "server metrics too"
+        );
+        assert_eq!(merge_into(&mut runs, records), 2);
+        assert_eq!(runs[0].label, "file 1");
+        assert_eq!(runs[0].span_ns, Some((100, 200)));
+        assert_eq!(merge_into(&mut runs, tel(4, (500, 600))), 4, "another run");
+        assert_eq!(runs[0].files, ["g2", "g3", "f1"]);
     }
 }

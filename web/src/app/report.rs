@@ -1,8 +1,9 @@
-//! One run's report (table, notes, plots, gallery) and the plots block
+//! One run's report (table, notes, plots, telemetry, gallery) and the plots block
 //! shared with the comparison.
 
 use crate::app::gallery::Gallery;
 use crate::app::table::MetricsTable;
+use crate::app::telemetry::TelemetryReport;
 use crate::model::RunView;
 use crate::plots::{
     latency_cdf, latency_histogram, latency_over_time, size_bars, throughput_over_time, Series,
@@ -73,6 +74,7 @@ pub fn RunReport(run: RunView) -> impl IntoView {
             {run.notes.iter().map(|n| view! { <p class="note">{n.clone()}</p> }).collect_view()}
             {run.summary.clone().map(|s| view! { <MetricsTable summary=s/> })}
             <Plots runs=vec![run.clone()]/>
+            <TelemetryReport run=run.clone()/>
             {has_images.then(|| view! { <Gallery images=images/> })}
         </article>
     }

@@ -304,6 +304,8 @@ impl Live {
                 config: Some(c.input_config.clone()),
                 notes: Vec::new(),
                 per_size: c.run.per_size(),
+                span_ns: c.run.span_ns(),
+                telemetry: None,
             }
         });
         runs.add(view);

@@ -11,7 +11,7 @@ use crate::app::platform::tokens;
 use crate::model::{
     body_images, GalleryImage, ImageSource, InputPreview, RunBuilder, RunView, SweepView,
 };
-use imgperf_core::export::format_wall_time;
+use imgperf_core::export::{format_wall_time, parse_wall_time};
 use imgperf_core::import::{
     is_sweep_summary, parse_line, parse_summary, parse_sweep_summary, LineKind,
 };
@@ -54,6 +54,12 @@ pub async fn load_file(
     let name = file.name();
     let size = file.size() as u64;
     let head = read_range(file, 0, size.min(64 << 10)).await?;
+    let first = String::from_utf8_lossy(head.split(|b| *b == b'\n').next().unwrap_or_default());
+    if let Some(kind) = crate::telemetry::telemetry_kind(&first) {
+        return super::load_telemetry::load_telemetry(file, id, name, kind, progress)
+            .await
+            .map(|v| Loaded::Run(Box::new(v)));
+    }
     if is_jsonl(&head) {
         return load_jsonl(file, id, name, progress)
             .await
@@ -82,6 +88,10 @@ pub async fn load_file(
             .unwrap_or_else(|| name.clone()),
         &part,
     );
+    let span_ns = s.start_time.as_deref().and_then(parse_wall_time).map(|a| {
+        let end = json["end_time"].as_str().and_then(parse_wall_time);
+        (a, end.unwrap_or(a))
+    });
     let mut notes = Vec::new();
     if s.was_cancelled {
         notes.push("The run was stopped early (was_cancelled).".to_owned());
@@ -98,6 +108,8 @@ pub async fn load_file(
         config: Some(s.input_config),
         notes,
         per_size: s.per_size,
+        span_ns,
+        telemetry: crate::telemetry::TelemetryView::from_summary_json(&json),
     })))
 }
 
@@ -212,5 +224,7 @@ async fn load_jsonl(
         config: None,
         notes,
         per_size: run.per_size(),
+        span_ns: run.span_ns(),
+        telemetry: None,
     })
 }

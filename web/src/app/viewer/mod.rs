@@ -6,6 +6,7 @@
 
 mod compare;
 pub mod load;
+mod load_telemetry;
 pub mod site;
 mod sweep;
 
