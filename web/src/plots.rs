@@ -69,6 +69,7 @@ pub fn nice_step(range: f64, n: f64) -> f64 {
 }
 
 fn tick_label(v: f64, step: f64) -> String {
+    let v = if v.abs() < step * 1e-9 { 0.0 } else { v }; // never "-0.0"
     let decimals = if step >= 1.0 {
         0
     } else {

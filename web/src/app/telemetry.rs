@@ -16,7 +16,7 @@ fn html_table(
     rows: Vec<Vec<String>>,
 ) -> impl IntoView {
     view! {
-        <table class=class>
+        <table class=format!("telemetry-table {class}")>
             <caption>{title.to_owned()}</caption>
             <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
             <tbody>

@@ -101,9 +101,13 @@ fn latency_panel(points: &[Point], x: (f64, f64)) -> String {
 }
 
 /// The panels, top to bottom: each request as a bar from start to end at
-/// its latency, then power, utilization and queue (only those with data).
+/// its latency, then power, utilization and queue (only those with data;
+/// none without telemetry series).
 /// `origin_ns` is the run's first request start (epoch ns).
 pub fn telemetry_timeline(points: &[Point], origin_ns: u64, tl: &Timeline) -> Vec<String> {
+    if tl.is_empty() {
+        return Vec::new();
+    }
     let x = x_range(points, origin_ns, tl);
     let mut out = Vec::new();
     if !points.is_empty() {
@@ -192,6 +196,6 @@ mod tests {
                 .count()
         };
         assert_eq!(ticks(&svgs[0]), ticks(&svgs[1]));
-        assert!(telemetry_timeline(&[], origin, &Timeline::default()).is_empty());
+        assert!(telemetry_timeline(&points, origin, &Timeline::default()).is_empty());
     }
 }
