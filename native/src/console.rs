@@ -34,7 +34,8 @@ pub fn metrics_table(summary: &Summary) -> String {
     format!("{:^width$}\n{t}", table::title(summary), width = width)
 }
 
-fn plain_table(header: Vec<String>, rows: Vec<Vec<String>>) -> Table {
+/// A table with the metrics table's look, numbers right-aligned.
+pub(crate) fn plain_table(header: Vec<String>, rows: Vec<Vec<String>>) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)

@@ -56,7 +56,8 @@ impl ReqwestTransport {
     }
 }
 
-fn describe(err: &reqwest::Error) -> String {
+/// The error and its chain of causes, on one line.
+pub(crate) fn describe(err: &reqwest::Error) -> String {
     let mut msg = err.to_string();
     let mut src = std::error::Error::source(err);
     while let Some(s) = src {

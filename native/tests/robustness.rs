@@ -12,13 +12,6 @@ use axum::Router;
 use common::*;
 use std::time::{Duration, Instant};
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 fn only_run(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::read_dir(dir.join("artifacts"))
         .unwrap()
@@ -35,7 +28,7 @@ async fn oversized_body_is_an_error_not_an_oom() {
         "A".repeat(2_000_000)
     );
     let url =
-        serve(Router::new().route("/v1/images/generations", post(move || async move { big })))
+        serve_app(Router::new().route("/v1/images/generations", post(move || async move { big })))
             .await;
     let dir = workdir();
     let out = imgperf_async(
@@ -72,7 +65,7 @@ async fn trickling_server_is_cut_by_the_timeout() {
         });
         Body::from_stream(chunks)
     };
-    let url = serve(Router::new().route("/v1/images/generations", post(trickle))).await;
+    let url = serve_app(Router::new().route("/v1/images/generations", post(trickle))).await;
     let dir = workdir();
     let started = Instant::now();
     let out = imgperf_async(
@@ -113,7 +106,7 @@ async fn interrupted(
             r#"{"created":1,"data":[{"b64_json":"iVBORw0KGgo="}]}"#
         }
     };
-    let url = serve(Router::new().route("/v1/images/generations", post(slow))).await;
+    let url = serve_app(Router::new().route("/v1/images/generations", post(slow))).await;
     let dir = workdir();
     let args = tutorial_args(
         &url,

@@ -262,16 +262,9 @@ async fn size_sweep_reports_energy_per_image_per_point() {
     assert!(stdout.contains("J/image"), "{stdout}");
 }
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoints_down_hanging_or_garbage_are_warnings_and_gaps() {
-    let bad = serve(
+    let bad = serve_app(
         Router::new()
             .route(
                 "/garbage",

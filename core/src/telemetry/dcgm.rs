@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::prometheus::{Exposition, Sample};
-use super::Edge;
+use super::ScrapeHead;
 
 /// One GPU's values in one scrape (absent fields were not exported).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -152,18 +152,9 @@ fn identity(index: &str, s: &Sample) -> GpuReading {
 /// One `gpu_telemetry_export.jsonl` line: a scrape of one endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuScrape {
-    /// When the scrape was answered (epoch ns, the records' timeline).
-    pub timestamp_ns: u64,
-    /// The exporter's URL.
-    pub endpoint: String,
-    /// The client's requests in flight at that moment.
-    pub in_flight: u32,
-    /// Set on the scrapes just before and just after the profiling phase.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edge: Option<Edge>,
-    /// Why the scrape failed (a gap in the series).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    /// When, where, and whether it failed.
+    #[serde(flatten)]
+    pub head: ScrapeHead,
     /// The GPUs' readings (empty when the scrape failed).
     #[serde(default)]
     pub gpus: Vec<GpuReading>,

@@ -156,32 +156,24 @@ impl GpuAccumulator {
         Self::default()
     }
 
-    /// Count an endpoint even before its first scrape (so one that never
-    /// answers is listed).
-    pub fn endpoint(&mut self, url: &str) -> &mut EndpointStatus {
-        EndpointStatus::find_or_add(&mut self.endpoints, url)
-    }
-
     /// Fold one scrape.
     pub fn add(&mut self, scrape: &GpuScrape) {
-        let status = self.endpoint(&scrape.endpoint);
-        if let Some(e) = &scrape.error {
-            status.failed(e);
+        let h = &scrape.head;
+        if !EndpointStatus::tally(&mut self.endpoints, h) {
             return;
         }
-        status.ok += 1;
-        let t = scrape.timestamp_ns;
+        let t = h.timestamp_ns;
         for r in &scrape.gpus {
             let key = r.key();
             let pos = self
                 .gpus
                 .iter()
-                .position(|g| g.endpoint == scrape.endpoint && g.id.key() == key);
+                .position(|g| g.endpoint == h.endpoint && g.id.key() == key);
             let pos = match pos {
                 Some(p) => p,
                 None if self.gpus.len() < MAX_GPUS => {
                     self.gpus.push(GpuAcc {
-                        endpoint: scrape.endpoint.clone(),
+                        endpoint: h.endpoint.clone(),
                         id: GpuReading {
                             gpu: r.gpu.clone(),
                             uuid: r.uuid.clone(),
@@ -196,7 +188,7 @@ impl GpuAccumulator {
                 }
                 None => continue,
             };
-            self.gpus[pos].add(t, scrape.in_flight, r);
+            self.gpus[pos].add(t, h.in_flight, r);
         }
     }
 

@@ -30,6 +30,24 @@ pub enum Edge {
     End,
 }
 
+/// When and where a scrape was made and whether it failed: the head of
+/// every line of both telemetry exports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScrapeHead {
+    /// When the scrape was answered (epoch ns, the records' timeline).
+    pub timestamp_ns: u64,
+    /// The URL scraped.
+    pub endpoint: String,
+    /// The client's requests in flight at that moment.
+    pub in_flight: u32,
+    /// Set on the scrapes just before and just after the profiling phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<Edge>,
+    /// Why the scrape failed (a gap in the series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// How scraping one endpoint went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct EndpointStatus {
@@ -59,11 +77,17 @@ impl EndpointStatus {
         &mut list[i]
     }
 
-    fn failed(&mut self, error: &str) {
-        self.failed += 1;
-        if self.first_error.is_none() {
-            self.first_error = Some(error.to_owned());
+    /// Count the scrape `head` describes; whether it succeeded.
+    fn tally(list: &mut Vec<EndpointStatus>, head: &ScrapeHead) -> bool {
+        let status = Self::find_or_add(list, &head.endpoint);
+        match &head.error {
+            None => status.ok += 1,
+            Some(e) => {
+                status.failed += 1;
+                status.first_error.get_or_insert_with(|| e.clone());
+            }
         }
+        head.error.is_none()
     }
 }
 

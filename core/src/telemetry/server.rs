@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dcgm::is_dcgm;
 use super::prometheus::{parse_value, Exposition, MetricType};
-use super::{json_f64, Edge, EndpointStatus, SpreadAcc};
+use super::{json_f64, EndpointStatus, ScrapeHead, SpreadAcc};
 
 /// One sample of a server scrape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,18 +33,9 @@ pub struct ServerSample {
 /// One `server_metrics_export.jsonl` line: a scrape of one endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerScrape {
-    /// When the scrape was answered (epoch ns, the records' timeline).
-    pub timestamp_ns: u64,
-    /// The endpoint's URL.
-    pub endpoint: String,
-    /// The client's requests in flight at that moment.
-    pub in_flight: u32,
-    /// Set on the scrapes just before and just after the profiling phase.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edge: Option<Edge>,
-    /// Why the scrape failed (a gap in the series).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    /// When, where, and whether it failed.
+    #[serde(flatten)]
+    pub head: ScrapeHead,
     /// Every sample (DCGM's families excepted: they are GPU telemetry).
     #[serde(default)]
     pub samples: Vec<ServerSample>,
@@ -191,25 +182,18 @@ impl ServerAccumulator {
         Self::default()
     }
 
-    /// Count an endpoint even before its first scrape.
-    pub fn endpoint(&mut self, url: &str) -> &mut EndpointStatus {
-        EndpointStatus::find_or_add(&mut self.endpoints, url)
-    }
-
     /// Fold one scrape.
     pub fn add(&mut self, scrape: &ServerScrape) {
-        let status = self.endpoint(&scrape.endpoint);
-        if let Some(e) = &scrape.error {
-            status.failed(e);
+        let h = &scrape.head;
+        if !EndpointStatus::tally(&mut self.endpoints, h) {
             return;
         }
-        status.ok += 1;
         let ep = self
             .endpoints
             .iter()
-            .position(|e| e.url == scrape.endpoint)
+            .position(|e| e.url == h.endpoint)
             .unwrap_or(0);
-        let t = scrape.timestamp_ns;
+        let t = h.timestamp_ns;
         for s in &scrape.samples {
             let labels: Vec<(String, String)> = s
                 .labels

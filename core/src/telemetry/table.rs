@@ -5,7 +5,7 @@
 use super::gpu::GpuTelemetrySummary;
 use super::report::images_and_megapixels;
 use super::server::{GaugeSeries, ServerMetricsSummary};
-use super::Spread;
+use super::{EndpointStatus, Spread};
 use crate::metrics::Summary;
 use crate::table::format_number;
 
@@ -125,15 +125,7 @@ pub fn gpu_notes(gpu: &GpuTelemetrySummary, summary: &Summary) -> Vec<String> {
             cell(gpu.power_idle_w)
         ));
     }
-    for e in gpu.endpoints.iter().filter(|e| e.failed > 0) {
-        out.push(format!(
-            "Scrapes of {} failed {} of {} times (gaps in its series); first: {}",
-            e.url,
-            e.failed,
-            e.ok + e.failed,
-            e.first_error.as_deref().unwrap_or("-")
-        ));
-    }
+    out.extend(failures(&gpu.endpoints));
     out
 }
 
@@ -204,14 +196,19 @@ pub fn server_notes(server: &ServerMetricsSummary) -> Vec<String> {
             super::server::MAX_SERIES
         ));
     }
-    for e in server.endpoints.iter().filter(|e| e.failed > 0) {
-        out.push(format!(
+    out.extend(failures(&server.endpoints));
+    out
+}
+
+/// One line per endpoint whose scrapes failed.
+fn failures(endpoints: &[EndpointStatus]) -> impl Iterator<Item = String> + '_ {
+    endpoints.iter().filter(|e| e.failed > 0).map(|e| {
+        format!(
             "Scrapes of {} failed {} of {} times (gaps in its series); first: {}",
             e.url,
             e.failed,
             e.ok + e.failed,
             e.first_error.as_deref().unwrap_or("-")
-        ));
-    }
-    out
+        )
+    })
 }

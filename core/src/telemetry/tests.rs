@@ -11,14 +11,27 @@ use super::*;
 use crate::metrics::{self, MetricSummary, MetricValue, Summary};
 use crate::stats::Stats;
 
-fn scrape(t_s: f64, in_flight: u32, gpus: Vec<GpuReading>) -> GpuScrape {
-    GpuScrape {
+fn head(t_s: f64, endpoint: &str, in_flight: u32, error: Option<&str>) -> ScrapeHead {
+    ScrapeHead {
         timestamp_ns: (t_s * 1e9) as u64,
-        endpoint: "http://dcgm:9400/metrics".into(),
+        endpoint: endpoint.into(),
         in_flight,
         edge: None,
-        error: None,
+        error: error.map(str::to_owned),
+    }
+}
+
+fn scrape(t_s: f64, in_flight: u32, gpus: Vec<GpuReading>) -> GpuScrape {
+    GpuScrape {
+        head: head(t_s, "http://dcgm:9400/metrics", in_flight, None),
         gpus,
+    }
+}
+
+fn failed(t_s: f64) -> GpuScrape {
+    GpuScrape {
+        head: head(t_s, "http://dcgm:9400/metrics", 0, Some("timed out")),
+        gpus: vec![],
     }
 }
 
@@ -82,11 +95,7 @@ fn energy_integrated_when_no_counter() {
     for (t, p) in [(0.0, 100.0), (1.0, 300.0), (3.0, 300.0)] {
         acc.add(&scrape(t, 1, vec![reading(p, None)]));
     }
-    let failed = GpuScrape {
-        error: Some("timed out".into()),
-        ..scrape(4.0, 0, vec![])
-    };
-    acc.add(&failed);
+    acc.add(&failed(4.0));
     let s = acc.finish();
     // 200 J over the first second, 600 J over the next two.
     assert_eq!(s.gpus[0].energy_j, Some(800.0));
@@ -148,11 +157,7 @@ fn server_counters_gauges_and_histograms() {
         (2.0, body(2.0, 50.0, 10.0, 18.0, 20.0, 25.0)),
     ] {
         acc.add(&ServerScrape {
-            timestamp_ns: (t * 1e9) as u64,
-            endpoint: "http://s/metrics".into(),
-            in_flight: 0,
-            edge: None,
-            error: None,
+            head: head(t, "http://s/metrics", 0, None),
             samples: samples(&parse(&text).unwrap()),
         });
     }
@@ -205,11 +210,10 @@ fn metrics_urls_as_aiperf_writes_them() {
 #[test]
 fn json_lines_keep_non_finite_values() {
     let s = ServerScrape {
-        timestamp_ns: 1,
-        endpoint: "e".into(),
-        in_flight: 0,
-        edge: Some(Edge::Start),
-        error: None,
+        head: ScrapeHead {
+            edge: Some(Edge::Start),
+            ..head(1e-9, "e", 0, None)
+        },
         samples: samples(&parse("a NaN\nb +Inf\nc -Inf\nd 2.5\n").unwrap()),
     };
     let line = serde_json::to_string(&s).unwrap();
@@ -227,16 +231,9 @@ fn timeline_tracks_with_gaps() {
     let mut g = reading(300.0, None);
     g.gpu_util_pct = Some(50.0);
     t.add_gpu(&scrape(1.0, 1, vec![g]));
-    t.add_gpu(&GpuScrape {
-        error: Some("down".into()),
-        ..scrape(2.0, 0, vec![])
-    });
+    t.add_gpu(&failed(2.0));
     t.add_server(&ServerScrape {
-        timestamp_ns: 3_000_000_000,
-        endpoint: "http://s/metrics".into(),
-        in_flight: 0,
-        edge: None,
-        error: None,
+        head: head(3.0, "http://s/metrics", 0, None),
         samples: samples(
             &parse("vllm:num_requests_waiting{model_name=\"m\"} 4\nother 1\n").unwrap(),
         ),

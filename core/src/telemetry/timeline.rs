@@ -57,6 +57,14 @@ fn push(t: &mut Track, at: u64, v: Option<f64>) {
     t.points.push((at, v.filter(|v| v.is_finite())));
 }
 
+/// A gap at `at` in every track of `endpoint`.
+fn gap(tracks: &mut [Track], endpoint: &str, at: u64) {
+    let prefix = format!("{endpoint} ");
+    for t in tracks.iter_mut().filter(|t| t.name.starts_with(&prefix)) {
+        push(t, at, None);
+    }
+}
+
 impl Timeline {
     /// Nothing yet.
     pub fn new() -> Self {
@@ -69,36 +77,27 @@ impl Timeline {
 
     /// Add one DCGM scrape (a failed one is a gap in every GPU of its endpoint).
     pub fn add_gpu(&mut self, s: &GpuScrape) {
-        self.widen(s.timestamp_ns);
-        if s.error.is_some() {
-            let prefix = format!("{} ", s.endpoint);
-            for tracks in [&mut self.power, &mut self.utilization] {
-                for t in tracks.iter_mut().filter(|t| t.name.starts_with(&prefix)) {
-                    push(t, s.timestamp_ns, None);
-                }
-            }
+        let (h, at) = (&s.head, s.head.timestamp_ns);
+        self.widen(at);
+        if h.error.is_some() {
+            gap(&mut self.power, &h.endpoint, at);
+            gap(&mut self.utilization, &h.endpoint, at);
             return;
         }
         for g in &s.gpus {
-            let name = format!("{} {}", s.endpoint, g.display_name());
+            let name = format!("{} {}", h.endpoint, g.display_name());
             let util = g.gpu_util_pct.or(g.gr_engine_active.map(|r| r * 100.0));
-            push(track(&mut self.power, &name), s.timestamp_ns, g.power_w);
-            push(track(&mut self.utilization, &name), s.timestamp_ns, util);
+            push(track(&mut self.power, &name), at, g.power_w);
+            push(track(&mut self.utilization, &name), at, util);
         }
     }
 
     /// Add one server scrape: its known queue and running gauges.
     pub fn add_server(&mut self, s: &ServerScrape) {
-        self.widen(s.timestamp_ns);
-        if s.error.is_some() {
-            let prefix = format!("{} ", s.endpoint);
-            for t in self
-                .queue
-                .iter_mut()
-                .filter(|t| t.name.starts_with(&prefix))
-            {
-                push(t, s.timestamp_ns, None);
-            }
+        let (h, at) = (&s.head, s.head.timestamp_ns);
+        self.widen(at);
+        if h.error.is_some() {
+            gap(&mut self.queue, &h.endpoint, at);
             return;
         }
         for sample in &s.samples {
@@ -109,15 +108,11 @@ impl Timeline {
                     .filter(|(k, _)| k.as_str() != "model_name" && k.as_str() != "engine")
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect();
-                let mut name = format!("{} {}", s.endpoint, sample.name);
+                let mut name = format!("{} {}", h.endpoint, sample.name);
                 if !labels.is_empty() {
                     name = format!("{name}{{{}}}", labels.join(","));
                 }
-                push(
-                    track(&mut self.queue, &name),
-                    s.timestamp_ns,
-                    Some(sample.value),
-                );
+                push(track(&mut self.queue, &name), at, Some(sample.value));
             }
         }
     }

@@ -264,7 +264,7 @@ pub struct MockArgs {
     #[arg(long, help_heading = "GPUs (telemetry)")]
     pub gpu_no_energy_counter: bool,
 
-    /// Write one JSON line per request to FILE: request id, arrival, service
+    /// Write one JSON line per request (not `/metrics` scrapes) to FILE: request id, arrival, service
     /// start and end, response fully written (epoch ns), status, bytes, fault.
     #[arg(long, value_name = "FILE", help_heading = "Ground truth")]
     pub truth_log: Option<PathBuf>,

@@ -1,5 +1,5 @@
-//! Ground truth (`--truth-log FILE`): one JSON line per request, written when
-//! the request is over, with what the server saw: arrival, service start and
+//! Ground truth (`--truth-log FILE`): one JSON line per request (preflights
+//! and `/metrics` scrapes aside), written when the request is over, with what the server saw: arrival, service start and
 //! end, response fully handed to the connection (epoch nanoseconds, like
 //! imgperf's own records), status, body bytes, fault and outcome, keyed by
 //! the client's `X-Request-ID`.
@@ -164,7 +164,8 @@ pub(crate) async fn layer(
     let Some(log) = shared.truth.clone() else {
         return next.run(req).await;
     };
-    if req.method() == Method::OPTIONS {
+    // Preflights and monitoring scrapes (`/metrics`) are not traffic under test.
+    if req.method() == Method::OPTIONS || req.uri().path() == "/metrics" {
         return next.run(req).await;
     }
     let header = |req: &Request, name: &str| {

@@ -3,26 +3,16 @@
 //! queue gauges. Rows and notes come from core's
 //! [`imgperf_core::telemetry::table`], shared with the web app.
 
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use comfy_table::CellAlignment;
 use imgperf_core::metrics::Summary;
 use imgperf_core::telemetry::gpu::GpuTelemetrySummary;
 use imgperf_core::telemetry::server::ServerMetricsSummary;
 use imgperf_core::telemetry::table;
 
 fn draw(title: &str, header: Vec<String>, rows: Vec<Vec<String>>) -> String {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header);
-    for r in rows {
-        t.add_row(r);
-    }
-    for (i, col) in t.column_iter_mut().enumerate() {
-        col.set_cell_alignment(if i == 0 {
-            CellAlignment::Left
-        } else {
-            CellAlignment::Right
-        });
+    let mut t = crate::console::plain_table(header, rows);
+    if let Some(first) = t.column_mut(0) {
+        first.set_cell_alignment(CellAlignment::Left);
     }
     format!("{title}\n{t}")
 }

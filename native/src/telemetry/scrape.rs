@@ -18,7 +18,7 @@ use imgperf_core::telemetry::prometheus;
 use imgperf_core::telemetry::server::{
     self, ServerAccumulator, ServerMetricsSummary, ServerScrape,
 };
-use imgperf_core::telemetry::Edge;
+use imgperf_core::telemetry::{Edge, ScrapeHead};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -239,61 +239,49 @@ impl Scraper {
                 prometheus::parse(&text).map_err(|e| format!("not a Prometheus exposition: {e}"))
             }
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(format!(
-                "no complete answer within {} s",
-                SCRAPE_LIMIT.as_secs_f64()
-            )),
+            Err(_) => Err(timed_out()),
         };
+        let gpus = match (&parsed, t.kind) {
+            (Ok(e), Kind::Gpu) => dcgm::readings(e),
+            _ => Vec::new(),
+        };
+        let mut error = parsed.as_ref().err().cloned();
+        if t.kind == Kind::Gpu && error.is_none() && gpus.is_empty() {
+            error = Some("no DCGM_FI_* series with a gpu label (is this a DCGM exporter?)".into());
+        }
         // A default endpoint that does not answer its first scrape is not
         // there: no line, no warning (it is then dropped).
-        let quiet = !t.explicit && edge == Some(Edge::Start);
+        if error.is_some() && !t.explicit && edge == Some(Edge::Start) {
+            return false;
+        }
+        let head = ScrapeHead {
+            timestamp_ns,
+            endpoint: t.url.clone(),
+            in_flight,
+            edge,
+            error: error.clone(),
+        };
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut error = parsed.as_ref().err().cloned();
-        let ok = match t.kind {
+        match t.kind {
             Kind::Gpu => {
-                let gpus = parsed.as_ref().map(dcgm::readings).unwrap_or_default();
-                if error.is_none() && gpus.is_empty() {
-                    error = Some(
-                        "no DCGM_FI_* series with a gpu label (is this a DCGM exporter?)".into(),
-                    );
-                }
-                let line = GpuScrape {
-                    timestamp_ns,
-                    endpoint: t.url.clone(),
-                    in_flight,
-                    edge,
-                    error: error.clone(),
-                    gpus,
-                };
-                if quiet && error.is_some() {
-                    return false;
-                }
+                let line = GpuScrape { head, gpus };
                 st.gpu.add(&line);
                 st.write(Kind::Gpu, &line);
-                error.is_none()
             }
             Kind::Server => {
                 let samples = parsed.as_ref().map(server::samples).unwrap_or_default();
-                let line = ServerScrape {
-                    timestamp_ns,
-                    endpoint: t.url.clone(),
-                    in_flight,
-                    edge,
-                    error: error.clone(),
-                    samples,
-                };
-                if quiet && error.is_some() {
-                    return false;
-                }
+                let line = ServerScrape { head, samples };
                 st.server.add(&line);
                 st.write(Kind::Server, &line);
-                error.is_none()
             }
-        };
-        if let Some(e) = error {
-            st.warn(&t.url, t.kind, &e);
         }
-        ok
+        match error {
+            Some(e) => {
+                st.warn(&t.url, t.kind, &e);
+                false
+            }
+            None => true,
+        }
     }
 }
 
@@ -330,16 +318,10 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String> {
 
 fn describe(err: &reqwest::Error) -> String {
     if err.is_timeout() {
-        return timed_out();
+        timed_out()
+    } else {
+        crate::transport::describe(err)
     }
-    let mut msg = err.to_string();
-    let mut src = std::error::Error::source(err);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 impl State {
