@@ -357,3 +357,103 @@ async fn endpoints_down_hanging_or_garbage_are_warnings_and_gaps() {
     let log = std::fs::read_to_string(run.join("logs/imgperf.log")).unwrap();
     assert!(log.contains("warning: GPU telemetry"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_mock_gpus_2_serves_dcgm_series_driven_by_its_load() {
+    use imgperf_core::telemetry::{dcgm, prometheus};
+    use std::io::{BufRead, BufReader};
+    let bad = std::process::Command::new(bin())
+        .args(["serve-mock", "--port", "0", "--gpus", "2", "--slots", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--gpus needs --slots 1 or more"));
+
+    let mut child = std::process::Command::new(bin())
+        .args([
+            "serve-mock",
+            "--port",
+            "0",
+            "--gpus",
+            "2",
+            "--latency-ms",
+            "400",
+        ])
+        .args(["--gpu-idle-watts", "50", "--gpu-watts-per-slot", "300"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    assert!(line.contains("2 simulated GPUs"), "{line}");
+    let client = reqwest::Client::new();
+    let gpus = |text: String| dcgm::readings(&prometheus::parse(&text).unwrap());
+    let idle = gpus(
+        client
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(idle.len(), 2);
+    assert!(idle
+        .iter()
+        .all(|g| g.power_w == Some(50.0) && g.gpu_util_pct == Some(0.0)));
+    let post = client
+        .post(format!("{url}/v1/images/generations"))
+        .body(r#"{"prompt":"a cat","size":"64x64"}"#)
+        .send();
+    let busy = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        gpus(
+            client
+                .get(format!("{url}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        )
+    };
+    let (answer, busy) = tokio::join!(post, busy);
+    assert_eq!(answer.unwrap().status(), 200);
+    let powers: Vec<f64> = busy.iter().map(|g| g.power_w.unwrap()).collect();
+    assert_eq!(
+        powers.iter().sum::<f64>(),
+        2.0 * 50.0 + 300.0,
+        "one busy slot: {powers:?}"
+    );
+    assert!(busy.iter().any(|g| g.gpu_util_pct == Some(100.0)));
+    let after = gpus(
+        client
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let spent_j: f64 = after
+        .iter()
+        .zip(&idle)
+        .map(|(a, b)| (a.energy_mj.unwrap() - b.energy_mj.unwrap()) / 1000.0)
+        .sum();
+    assert!(
+        spent_j >= 300.0 * 0.4,
+        "the busy slot's 120 J are in the counters: {spent_j}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
