@@ -107,10 +107,12 @@ export function runDir(artifactDir) {
   return join(artifactDir, dirs[0]);
 }
 
-/** Rows of the CLI's console table: label → [avg, min, max, p99, p90, p50, std] as printed. */
+/** Rows of the CLI's console table (the first one printed; telemetry tables follow it):
+ * label → [avg, min, max, p99, p90, p50, std] as printed. */
 export function parseConsoleTable(stdout) {
   const rows = new Map();
   for (const line of stdout.split('\n')) {
+    if (line.startsWith('└') && rows.size) break;
     if (!line.startsWith('│')) continue;
     const cells = line.slice(1, -1).split('┆').map((c) => c.trim());
     if (cells[0] === 'Metric') continue;
