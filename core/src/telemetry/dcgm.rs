@@ -73,11 +73,13 @@ impl GpuReading {
         }
     }
 
-    /// What identifies the GPU across scrapes: its UUID, else host and index.
-    pub fn key(&self) -> String {
-        match &self.uuid {
-            Some(u) if !u.is_empty() => u.clone(),
-            _ => self.display_name(),
+    /// Whether `other` is the same GPU: same UUID, or without UUIDs the
+    /// same host and index.
+    pub fn same_gpu(&self, other: &GpuReading) -> bool {
+        match (&self.uuid, &other.uuid) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.gpu == other.gpu && self.hostname == other.hostname,
+            _ => false,
         }
     }
 
@@ -117,15 +119,20 @@ pub fn readings(exposition: &Exposition) -> Vec<GpuReading> {
         let Some(index) = sample.label("gpu") else {
             continue;
         };
-        let probe = identity(index, sample);
-        let key = probe.key();
-        let pos = match gpus.iter().position(|g| g.key() == key) {
+        if GpuReading::default().field(&family.name).is_none() {
+            continue; // no field of ours
+        }
+        let label = |k: &str| sample.label(k).filter(|v| !v.is_empty());
+        let (uuid, host) = (label("UUID"), label("Hostname"));
+        let pos = gpus.iter().position(|g| match (uuid, &g.uuid) {
+            (Some(u), Some(v)) => u == v,
+            (None, None) => g.gpu == index && g.hostname.as_deref() == host,
+            _ => false,
+        });
+        let pos = match pos {
             Some(p) => p,
             None => {
-                if GpuReading::default().field(&family.name).is_none() {
-                    continue; // no field of ours: do not list the GPU for it
-                }
-                gpus.push(probe);
+                gpus.push(identity(index, sample));
                 gpus.len() - 1
             }
         };

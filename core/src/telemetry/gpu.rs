@@ -164,11 +164,10 @@ impl GpuAccumulator {
         }
         let t = h.timestamp_ns;
         for r in &scrape.gpus {
-            let key = r.key();
             let pos = self
                 .gpus
                 .iter()
-                .position(|g| g.endpoint == h.endpoint && g.id.key() == key);
+                .position(|g| g.endpoint == h.endpoint && g.id.same_gpu(r));
             let pos = match pos {
                 Some(p) => p,
                 None if self.gpus.len() < MAX_GPUS => {

@@ -6,7 +6,9 @@
 //! (and untyped series, summary quantiles) as avg/min/max/last; histograms
 //! also as count, mean and p50/p90/p99 estimated from the bucket deltas.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -154,16 +156,20 @@ struct SeriesAcc {
     seen: bool,
 }
 
-/// Endpoint index, sample name and labels of a series.
-type SeriesKey = (usize, String, Vec<(String, String)>);
-
 /// Folds server scrapes (in time order per endpoint) into a [`ServerMetricsSummary`].
 #[derive(Debug, Clone, Default)]
 pub struct ServerAccumulator {
     endpoints: Vec<EndpointStatus>,
     series: Vec<SeriesAcc>,
-    index: HashMap<SeriesKey, usize>,
+    /// Series by the hash of endpoint, name and labels (collisions compared).
+    index: HashMap<u64, Vec<usize>>,
     dropped: u64,
+}
+
+fn series_hash(endpoint: usize, name: &str, labels: &BTreeMap<String, String>) -> u64 {
+    let mut h = DefaultHasher::new();
+    (endpoint, name, labels).hash(&mut h);
+    h.finish()
 }
 
 /// Whether a sample only grows: counters, and histogram/summary sums and counts.
@@ -195,14 +201,15 @@ impl ServerAccumulator {
             .unwrap_or(0);
         let t = h.timestamp_ns;
         for s in &scrape.samples {
-            let labels: Vec<(String, String)> = s
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let key = (ep, s.name.clone(), labels);
-            let i = match self.index.get(&key) {
-                Some(i) => *i,
+            let hash = series_hash(ep, &s.name, &s.labels);
+            let found = self.index.get(&hash).and_then(|c| {
+                c.iter().copied().find(|&i| {
+                    let x = &self.series[i];
+                    x.endpoint == ep && x.name == s.name && x.labels == s.labels
+                })
+            });
+            let i = match found {
+                Some(i) => i,
                 None if self.series.len() < MAX_SERIES => {
                     self.series.push(SeriesAcc {
                         endpoint: ep,
@@ -218,8 +225,9 @@ impl ServerAccumulator {
                         resets: 0,
                         seen: false,
                     });
-                    self.index.insert(key, self.series.len() - 1);
-                    self.series.len() - 1
+                    let i = self.series.len() - 1;
+                    self.index.entry(hash).or_default().push(i);
+                    i
                 }
                 None => {
                     self.dropped += 1;
