@@ -85,6 +85,10 @@ pub struct GpuSummary {
     pub xid_error_samples: u64,
     /// The XID codes seen (non-zero, distinct, in order).
     pub xid_codes: Vec<u64>,
+    /// Set when an earlier endpoint reported the same GPU (same UUID): this
+    /// row is left out of the sums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
 }
 
 /// Every GPU of a run, and their sums.
@@ -96,7 +100,8 @@ pub struct GpuTelemetrySummary {
     pub span_s: f64,
     /// Per GPU, in order of first appearance.
     pub gpus: Vec<GpuSummary>,
-    /// Energy of all GPUs with a figure, J.
+    /// Energy of all GPUs with a figure, J (a GPU reported by two
+    /// exporters counted once).
     pub energy_j: Option<f64>,
     /// How the energy was obtained.
     pub energy_source: Option<EnergySource>,
@@ -193,18 +198,30 @@ impl GpuAccumulator {
 
     /// The figures so far.
     pub fn finish(&self) -> GpuTelemetrySummary {
-        let gpus: Vec<GpuSummary> = self.gpus.iter().map(GpuAcc::finish).collect();
+        let mut gpus: Vec<GpuSummary> = self.gpus.iter().map(GpuAcc::finish).collect();
+        // A GPU two exporters report (same UUID) counts once in the sums.
+        for i in 1..gpus.len() {
+            let (seen, rest) = gpus.split_at_mut(i);
+            let g = &mut rest[0];
+            if let Some(first) = seen
+                .iter()
+                .find(|o| o.uuid.is_some() && o.uuid == g.uuid && o.duplicate_of.is_none())
+            {
+                g.duplicate_of = Some(first.endpoint.clone());
+            }
+        }
         let first = self.gpus.iter().map(|g| g.first_ns).min();
         let last = self.gpus.iter().map(|g| g.last_ns).max();
         let span_s = match (first, last) {
             (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
             _ => 0.0,
         };
+        let counted = || gpus.iter().filter(|g| g.duplicate_of.is_none());
         let sum = |f: fn(&GpuSummary) -> Option<f64>| {
-            let v: Vec<f64> = gpus.iter().filter_map(f).collect();
+            let v: Vec<f64> = counted().filter_map(f).collect();
             (!v.is_empty()).then(|| v.iter().sum())
         };
-        let sources: Vec<EnergySource> = gpus.iter().filter_map(|g| g.energy_source).collect();
+        let sources: Vec<EnergySource> = counted().filter_map(|g| g.energy_source).collect();
         let energy_source = match sources.first() {
             None => None,
             Some(s) if sources.iter().all(|x| x == s) => Some(*s),
@@ -314,6 +331,7 @@ impl GpuAcc {
             gpu_temp_c: self.temp.finish(),
             xid_error_samples: self.xid_samples,
             xid_codes: self.xid_codes.clone(),
+            duplicate_of: None,
         }
     }
 }

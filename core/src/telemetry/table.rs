@@ -125,6 +125,14 @@ pub fn gpu_notes(gpu: &GpuTelemetrySummary, summary: &Summary) -> Vec<String> {
             cell(gpu.power_idle_w)
         ));
     }
+    for g in gpu.gpus.iter().filter(|g| g.duplicate_of.is_some()) {
+        out.push(format!(
+            "GPU {} of {} is also reported by {}: counted once.",
+            g.display_name(),
+            g.endpoint,
+            g.duplicate_of.as_deref().unwrap_or("-")
+        ));
+    }
     out.extend(failures(&gpu.endpoints));
     out
 }

@@ -249,3 +249,24 @@ fn timeline_tracks_with_gaps() {
     assert_eq!(t.queue[0].name, "vllm:num_requests_waiting");
     assert_eq!(t.span, Some((1_000_000_000, 3_000_000_000)));
 }
+
+#[test]
+fn a_gpu_two_exporters_report_counts_once() {
+    let mut acc = GpuAccumulator::new();
+    for endpoint in ["http://a:9400/metrics", "http://a:9401/metrics"] {
+        for (t, e) in [(0.0, 0.0), (1.0, 100_000.0)] {
+            acc.add(&GpuScrape {
+                head: head(t, endpoint, 0, None),
+                gpus: vec![reading(100.0, Some(e))],
+            });
+        }
+    }
+    let s = acc.finish();
+    assert_eq!(s.gpus.len(), 2, "both rows shown");
+    assert_eq!(
+        s.gpus[1].duplicate_of.as_deref(),
+        Some("http://a:9400/metrics")
+    );
+    assert_eq!(s.energy_j, Some(100.0), "counted once");
+    assert_eq!(s.power_w, Some(100.0));
+}
