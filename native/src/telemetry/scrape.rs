@@ -177,6 +177,10 @@ impl Telemetry {
 }
 
 impl PhaseHooks for Telemetry {
+    fn lead_ns(&self) -> u64 {
+        self.plan.timeout.as_nanos() as u64
+    }
+
     async fn before_profiling(&mut self) {
         let answered = self.scrape_all(Edge::Start).await;
         // A default endpoint that does not answer is not there: drop it quietly.
