@@ -457,3 +457,39 @@ async fn serve_mock_gpus_2_serves_dcgm_series_driven_by_its_load() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_reports_gpu_energy_but_not_energy_per_image() {
+    let dir = workdir();
+    let args = [
+        "profile",
+        "--mock",
+        "--mock-gpus",
+        "1",
+        "--mock-latency-ms",
+        "20",
+        "--tokenizer",
+        "gpt2",
+        "--request-count",
+        "6",
+        "--shard",
+        "0/2",
+        "--random-seed",
+        "3",
+        "--ui",
+        "none",
+        "--extra-inputs",
+        "size:64x64",
+    ];
+    let out = imgperf_async(dir.path(), &args).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let s = summary(&only_run(dir.path()));
+    assert!(s["gpu_telemetry"]["energy_j"].as_f64().unwrap() > 0.0);
+    assert!(s.get("energy_per_image").is_none() && s.get("gpu_energy").is_none());
+    assert!(
+        stdout.contains("Shard 0/2: the GPUs served every shard"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Energy per image:"), "{stdout}");
+}

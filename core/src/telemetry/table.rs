@@ -3,10 +3,10 @@
 //! the web app as HTML, so both show the same rows and digits.
 
 use super::gpu::GpuTelemetrySummary;
-use super::report::images_and_megapixels;
+use super::report::{ENERGY_PER_IMAGE, ENERGY_PER_MEGAPIXEL, IMAGES_PER_KWH};
 use super::server::{GaugeSeries, ServerMetricsSummary};
 use super::{EndpointStatus, Spread};
-use crate::metrics::Summary;
+use crate::metrics::{MetricDef, MetricValue, Summary};
 use crate::table::format_number;
 
 /// Title above the GPU table.
@@ -104,19 +104,19 @@ pub fn gpu_notes(gpu: &GpuTelemetrySummary, summary: &Summary) -> Vec<String> {
             gpu.gpus.len(),
             if gpu.gpus.len() == 1 { "" } else { "s" }
         ));
-        let (images, mp) = images_and_megapixels(summary);
-        if images > 0.0 && e > 0.0 {
-            out.push(format!(
-                "Energy per image: {} J · per megapixel: {} J/MP · {} images per kWh.",
-                format_number(e / images),
-                if mp > 0.0 {
-                    format_number(e / mp)
-                } else {
-                    "-".into()
-                },
-                format_number(images / (e / 3.6e6))
-            ));
-        }
+    }
+    // The run's own energy metrics (absent for one shard of a scaled-out run).
+    let metric = |def: MetricDef| match summary.get(def.tag).map(|m| &m.value) {
+        Some(MetricValue::Scalar(v)) => Some(*v),
+        _ => None,
+    };
+    if let Some(per_image) = metric(ENERGY_PER_IMAGE) {
+        out.push(format!(
+            "Energy per image: {} J · per megapixel: {} J/MP · {} images per kWh.",
+            format_number(per_image),
+            cell(metric(ENERGY_PER_MEGAPIXEL)),
+            cell(metric(IMAGES_PER_KWH))
+        ));
     }
     if gpu.power_in_flight_w.is_some() || gpu.power_idle_w.is_some() {
         out.push(format!(
