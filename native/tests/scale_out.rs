@@ -141,8 +141,13 @@ fn summary_of(lines: &[String], dir: &Path, goodput: Option<&str>) -> Value {
     without_config(v)
 }
 
+/// A summary JSON without what its records cannot give back: the
+/// configuration, and the telemetry scraped beside the requests.
 fn without_config(mut v: Value) -> Value {
-    v.as_object_mut().unwrap().remove("input_config");
+    let o = v.as_object_mut().unwrap();
+    for key in ["input_config", "server_metrics", "gpu_telemetry"] {
+        o.remove(key);
+    }
     v
 }
 
