@@ -4,9 +4,8 @@
 //! are fetched from the cache meanwhile), and is answered in the dialect's
 //! shape with the fault applied.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -19,6 +18,7 @@ use serde_json::json;
 
 use super::args::{Dialect, Task};
 use super::body::Chunks;
+use super::bounded::Bounded;
 use super::dialect::{self, Image, Meta};
 use super::edit;
 use super::faults::{mix64, FaultKind};
@@ -43,27 +43,21 @@ struct Stored {
 }
 
 /// Ids of `url` answers, the oldest forgotten past [`STORE_ENTRIES`].
-#[derive(Default)]
-pub(crate) struct Store {
-    inner: Mutex<(HashMap<String, Stored>, VecDeque<String>)>,
+pub(crate) struct Store(Bounded<String, Stored>);
+
+impl Default for Store {
+    fn default() -> Self {
+        Store(Bounded::new(STORE_ENTRIES))
+    }
 }
 
 impl Store {
     fn insert(&self, id: String, stored: Stored) {
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (map, order) = &mut *guard;
-        if order.len() >= STORE_ENTRIES {
-            if let Some(old) = order.pop_front() {
-                map.remove(&old);
-            }
-        }
-        order.push_back(id.clone());
-        map.insert(id, stored);
+        self.0.insert(id, stored);
     }
 
     fn get(&self, id: &str) -> Option<Stored> {
-        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        guard.0.get(id).cloned()
+        self.0.get(id)
     }
 }
 

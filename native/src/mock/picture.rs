@@ -10,8 +10,7 @@
 //! ~1.7-1.9 MiB), so a benchmark against the mock exercises the client's
 //! body handling honestly.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -21,6 +20,7 @@ use imgperf_core::images::ImageFormat;
 use imgperf_core::picture::grain_amplitude;
 use tokio::sync::OnceCell;
 
+use super::bounded::Bounded;
 use super::faults::mix64;
 
 /// Encodings kept; the oldest is forgotten past this.
@@ -48,44 +48,23 @@ pub(crate) struct Encoded {
     pub b64: Bytes,
 }
 
-/// Cells by key, and the keys in the order they were added.
-type Cells<K, V> = (HashMap<K, Arc<OnceCell<V>>>, VecDeque<K>);
-
-/// Values made once per key; the oldest key is forgotten past `cap`
+/// Values made once per key; the oldest key is forgotten past its capacity
 /// (users in flight keep their `Arc`).
-struct Lru<K, V> {
-    cap: usize,
-    inner: Mutex<Cells<K, V>>,
-}
+struct Lru<K, V>(Bounded<K, Arc<OnceCell<V>>>);
 
 impl<K: Copy + Eq + std::hash::Hash, V> Lru<K, V> {
     fn new(cap: usize) -> Self {
-        Lru {
-            cap,
-            inner: Mutex::new((HashMap::new(), VecDeque::new())),
-        }
+        Lru(Bounded::new(cap))
     }
 
     /// The cell of `key`, made empty when new.
     fn cell(&self, key: K) -> Arc<OnceCell<V>> {
-        let mut guard = self.inner.lock().expect("image cache lock poisoned");
-        let (map, order) = &mut *guard;
-        if let Some(cell) = map.get(&key) {
-            return cell.clone();
-        }
-        if order.len() >= self.cap {
-            if let Some(old) = order.pop_front() {
-                map.remove(&old);
-            }
-        }
-        order.push_back(key);
-        map.entry(key).or_default().clone()
+        self.0.get_or_insert_with(key, Default::default)
     }
 
     /// The cell of `key`, if it is still known.
     fn peek(&self, key: K) -> Option<Arc<OnceCell<V>>> {
-        let guard = self.inner.lock().expect("image cache lock poisoned");
-        guard.0.get(&key).cloned()
+        self.0.get(&key)
     }
 }
 

@@ -3,7 +3,6 @@
 //! holds the slot, then completed, or failed or stuck by a fault), the job
 //! store behind `/v1/videos/{id}`, and the MP4 cache.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
@@ -11,6 +10,7 @@ use bytes::Bytes;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use super::super::bounded::Bounded;
 use super::super::faults::FaultKind;
 use super::super::latency::Served;
 use super::encode;
@@ -115,57 +115,38 @@ impl Job {
 }
 
 /// Jobs by id, the oldest forgotten past [`STORE_ENTRIES`].
-#[derive(Default)]
-pub(crate) struct Jobs {
-    inner: Mutex<(HashMap<String, Arc<Job>>, VecDeque<String>)>,
+pub(crate) struct Jobs(Bounded<String, Arc<Job>>);
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs(Bounded::new(STORE_ENTRIES))
+    }
 }
 
 impl Jobs {
     pub(crate) fn insert(&self, job: Arc<Job>) {
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (map, order) = &mut *guard;
-        if order.len() >= STORE_ENTRIES {
-            if let Some(old) = order.pop_front() {
-                map.remove(&old);
-            }
-        }
-        order.push_back(job.id.clone());
-        map.insert(job.id.clone(), job);
+        self.0.insert(job.id.clone(), job);
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Job>> {
-        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        guard.0.get(id).cloned()
+        self.0.get(id)
     }
 }
 
-type Cell = Arc<OnceCell<Bytes>>;
-
 /// Encoded MP4s, shared by all jobs: same prompt, seed, size, frames and
 /// rate, same file, encoded once.
-#[derive(Default)]
-pub(crate) struct Cache {
-    inner: Mutex<(HashMap<Key, Cell>, VecDeque<Key>)>,
+pub(crate) struct Cache(Bounded<Key, Arc<OnceCell<Bytes>>>);
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache(Bounded::new(CACHE_ENTRIES))
+    }
 }
 
 impl Cache {
     /// The MP4 of `key`, encoded on first use on the blocking pool.
     pub(crate) async fn get(&self, key: Key) -> anyhow::Result<Bytes> {
-        let cell = {
-            let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            let (map, order) = &mut *guard;
-            if let Some(c) = map.get(&key) {
-                c.clone()
-            } else {
-                if order.len() >= CACHE_ENTRIES {
-                    if let Some(old) = order.pop_front() {
-                        map.remove(&old);
-                    }
-                }
-                order.push_back(key);
-                map.entry(key).or_default().clone()
-            }
-        };
+        let cell = self.0.get_or_insert_with(key, Default::default);
         let bytes = cell
             .get_or_try_init(|| async move {
                 let fps = f64::from(key.fps_milli) / 1000.0;
