@@ -15,12 +15,13 @@
 //! and outputs made from the reference), `dialect` (wire shapes),
 //! `handlers` (image routes), `video` (video jobs and MP4s), `stream`
 //! (OpenAI SSE), `faults`, `cors`, `truth` (ground truth), `body`
-//! (zero-copy bodies), `serve` (the accept loop, which can close a
+//! (zero-copy bodies), `bounded` (stores and caches of bounded size), `serve` (the accept loop, which can close a
 //! connection the way uvicorn does) and `gpus` (`/metrics`: queue gauges
 //! and simulated DCGM GPUs).
 
 mod args;
 mod body;
+mod bounded;
 mod cors;
 mod dialect;
 mod edit;
