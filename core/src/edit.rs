@@ -1,9 +1,13 @@
-//! Image edits (`--endpoint-type image_edit`): `POST /v1/images/edits` as
-//! `multipart/form-data`, as OpenAI and SGLang take it. The text fields are
-//! a generation's payload (`prompt`, `model`, `response_format`, `n`, every
-//! `--extra-inputs` and row `extra` key), numbers and booleans written as
-//! text; the reference images follow as file parts (`image` for one,
-//! `image[]` for several), then the optional `mask`.
+//! Requests that upload reference images as `multipart/form-data`: image
+//! edits (`--endpoint-type image_edit`, `POST /v1/images/edits`, as OpenAI
+//! and SGLang take it) and image-to-video jobs (`--endpoint-type
+//! video_generation` with a reference, `POST /v1/videos`, as OpenAI's Videos
+//! API and SGLang take it). The text fields are the payload (`prompt`,
+//! `model`, `size`, `seconds`, every `--extra-inputs` and row `extra` key),
+//! numbers and booleans written as text; the reference images follow as
+//! file parts: an edit's `image` for one, `image[]` for several, then the
+//! optional `mask`; a video's one `input_reference`. A video entry without
+//! a reference keeps its JSON body (text-to-video).
 //!
 //! Each dataset entry's body is assembled once, with a boundary of its own
 //! drawn from the run's seed (checked against the content) and carried by
@@ -14,6 +18,7 @@
 //! size, sha256, format and dimensions, source), the bytes as `b64` only
 //! when asked for (`--export-input-images`).
 
+use crate::endpoint::EndpointKind;
 use crate::plan::{EntryBody, PromptSpec, Workload};
 use crate::reference::{InputImageMeta, ReferenceImage, References, SHA_PREFIX};
 use crate::request::EndpointConfig;
@@ -102,11 +107,14 @@ struct FilePart<'a> {
     image: &'a ReferenceImage,
 }
 
-fn file_parts(refs: &References) -> Vec<FilePart<'_>> {
-    let name = if refs.images.len() == 1 {
-        "image"
-    } else {
-        "image[]"
+/// Form name of a video's reference image (OpenAI's Videos API, SGLang).
+pub const VIDEO_REFERENCE_PART: &str = "input_reference";
+
+fn file_parts(refs: &References, kind: EndpointKind) -> Vec<FilePart<'_>> {
+    let name = match (kind, refs.images.len()) {
+        (EndpointKind::VideoGeneration, _) => VIDEO_REFERENCE_PART,
+        (_, 1) => "image",
+        _ => "image[]",
     };
     let mut parts: Vec<FilePart<'_>> = refs
         .images
@@ -143,10 +151,12 @@ fn boundary(rng: &mut impl Rng, contents: &[&[u8]]) -> String {
     }
 }
 
-/// The multipart body of one edit: `fields` (a generation's payload) as
-/// text parts, then `refs` as file parts. `export_bytes` puts each file's
-/// base64 in the payload description.
+/// The multipart body of one request of `kind` (an edit, or a video job
+/// with a reference): `fields` (the payload) as text parts, then `refs` as
+/// file parts. `export_bytes` puts each file's base64 in the payload
+/// description.
 pub fn edit_body(
+    kind: EndpointKind,
     fields: &Map<String, Value>,
     refs: &References,
     rng: &mut impl Rng,
@@ -157,7 +167,7 @@ pub fn edit_body(
         .filter(|(k, _)| k.as_str() != FILES_KEY)
         .filter_map(|(k, v)| field_text(v).map(|t| (k.as_str(), t)))
         .collect();
-    let parts = file_parts(refs);
+    let parts = file_parts(refs, kind);
     let mut contents: Vec<&[u8]> = texts.iter().map(|(_, t)| t.as_bytes()).collect();
     contents.extend(parts.iter().map(|p| &p.image.bytes[..]));
     let boundary = boundary(rng, &contents);
@@ -194,8 +204,10 @@ pub fn edit_body(
     }
 }
 
-/// The workload of an edit run: entry `i` pairs `prompts[i]` with `refs[i]`
-/// (`refs` has one entry per prompt). ISL counts prompt tokens only.
+/// The workload of an edit run, or of a video run with references: entry
+/// `i` pairs `prompts[i]` with `refs[i]` (`refs` has one entry per prompt),
+/// its file parts named as `endpoint.kind` wants; a video entry without a
+/// reference keeps the JSON body. ISL counts prompt tokens only.
 pub fn edit_workload(
     prompts: &[PromptSpec],
     refs: &[References],
@@ -211,10 +223,14 @@ pub fn edit_workload(
     );
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb0_0da7_0000_0003);
     Workload::build_with(prompts, tokenizer, seed, |i, p| {
-        let Value::Object(fields) = endpoint.payload(&p.prompt, p.extra.as_ref()) else {
+        let payload = endpoint.payload(&p.prompt, p.extra.as_ref());
+        if endpoint.kind.is_video() && refs[i].images.is_empty() {
+            return EntryBody::json(payload);
+        }
+        let Value::Object(fields) = payload else {
             unreachable!("payloads are objects")
         };
-        edit_body(&fields, &refs[i], &mut rng, export_bytes)
+        edit_body(endpoint.kind, &fields, &refs[i], &mut rng, export_bytes)
     })
 }
 

@@ -204,6 +204,32 @@ pub fn require_images(file: &str, rows: &[RowReferences], why: &str) -> Result<(
     }
 }
 
+/// Image-to-video takes one reference (`input_reference`) and no mask: the
+/// first row naming more, or a mask, is the error. Rows naming none stay
+/// text-to-video.
+pub fn check_video_rows(file: &str, rows: &[RowReferences]) -> Result<(), ReferenceError> {
+    let err = |r: &RowReferences, problem: String| ReferenceError {
+        file: file.to_owned(),
+        line: r.line,
+        problem,
+    };
+    for r in rows {
+        if r.images.len() > 1 {
+            return Err(err(r, format!(
+                "row names {} images; image-to-video sends one reference (input_reference): keep one \"image\"",
+                r.images.len()
+            )));
+        }
+        if r.mask.is_some() {
+            return Err(err(
+                r,
+                "row has a \"mask\"; image-to-video takes none: drop it".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// URLs and files fetched at once while loading.
 const PARALLEL_FETCHES: usize = 8;
 

@@ -152,33 +152,36 @@ pub(crate) async fn run_one(
         None
     };
 
-    let workload = if !v.endpoint.kind.is_edit() {
-        if let Some(r) = dataset.rows.iter().find(|r| !r.images.is_empty()) {
+    let kind = v.endpoint.kind;
+    let row_images = dataset.rows.iter().find(|r| !r.images.is_empty());
+    let uploads = kind.is_edit()
+        || (kind.is_video() && (v.synthetic_images.is_some() || row_images.is_some()));
+    let workload = if !uploads {
+        if let Some(r) = row_images {
             eprintln!(
-                "imgperf: note: input rows name reference images (line {}); they are sent only with --endpoint-type image_edit",
+                "imgperf: note: input rows name reference images (line {}); they are sent only with --endpoint-type image_edit or video_generation",
                 r.line
             );
         }
         Workload::build(&dataset.specs, &v.endpoint, Some(&tokenizer), seed)
     } else {
-        {
-            let refs = references::edit_references(
-                args,
-                v.synthetic_images.as_ref(),
-                &dataset.rows,
-                dataset.specs.len(),
-                seed,
-            )
-            .await?;
-            edit_workload(
-                &dataset.specs,
-                &refs,
-                &v.endpoint,
-                Some(&tokenizer),
-                seed,
-                args.edit.export_input_images,
-            )
-        }
+        let refs = references::edit_references(
+            args,
+            kind,
+            v.synthetic_images.as_ref(),
+            &dataset.rows,
+            dataset.specs.len(),
+            seed,
+        )
+        .await?;
+        edit_workload(
+            &dataset.specs,
+            &refs,
+            &v.endpoint,
+            Some(&tokenizer),
+            seed,
+            args.edit.export_input_images,
+        )
     };
     // The tokenizer (tens of MB) and prompt texts are not needed during the run.
     drop((tokenizer, dataset));

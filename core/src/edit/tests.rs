@@ -146,7 +146,13 @@ fn several_images_go_as_image_array_then_the_mask_and_bytes_on_request() {
     };
     let fields = endpoint().payload("p", None);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let b = edit_body(fields.as_object().unwrap(), &refs, &mut rng, true);
+    let b = edit_body(
+        EndpointKind::ImageEdit,
+        fields.as_object().unwrap(),
+        &refs,
+        &mut rng,
+        true,
+    );
     let parts = parse(&b.body, &b.content_type);
     let files: Vec<&str> = parts
         .iter()
@@ -183,6 +189,7 @@ fn boundary_never_occurs_in_the_content_and_is_seeded() {
     };
     let fields = endpoint().payload(&format!("say {first}"), None);
     let b = edit_body(
+        EndpointKind::ImageEdit,
         fields.as_object().unwrap(),
         &refs,
         &mut ChaCha8Rng::seed_from_u64(9),
@@ -191,6 +198,7 @@ fn boundary_never_occurs_in_the_content_and_is_seeded() {
     assert!(!b.content_type.contains(&first));
     assert_eq!(parse(&b.body, &b.content_type).len(), 8);
     let again = edit_body(
+        EndpointKind::ImageEdit,
         fields.as_object().unwrap(),
         &refs,
         &mut ChaCha8Rng::seed_from_u64(9),
@@ -202,4 +210,51 @@ fn boundary_never_occurs_in_the_content_and_is_seeded() {
 #[test]
 fn quotes_and_line_breaks_in_names_are_escaped() {
     assert_eq!(quoted("a\"b\r\nc"), "a%22b%0D%0Ac");
+}
+
+#[test]
+fn a_video_entry_with_a_reference_is_a_form_with_input_reference_and_one_without_stays_json() {
+    let refs = [
+        References {
+            images: vec![image(48, 32, 5, "first.png")],
+            mask: None,
+        },
+        References::default(),
+    ];
+    let prompts: Vec<PromptSpec> = ["A cat walks on the grass", "A fox in the snow"]
+        .iter()
+        .map(|p| PromptSpec {
+            prompt: (*p).into(),
+            extra: None,
+        })
+        .collect();
+    let endpoint = EndpointConfig {
+        endpoint_path: "/v1/videos".into(),
+        extra_inputs: parse_extra_inputs(&["size:832x480".into(), "seconds:4".into()]).unwrap(),
+        kind: EndpointKind::VideoGeneration,
+        ..endpoint()
+    };
+    let w = edit_workload(&prompts, &refs, &endpoint, None, 3, false);
+    let i2v = &w.items[0];
+    let parts = parse(&i2v.body, &i2v.content_type);
+    let last = parts.last().unwrap();
+    assert_eq!(
+        last.disposition,
+        "form-data; name=\"input_reference\"; filename=\"image_0.png\""
+    );
+    assert_eq!(last.content, &refs[0].images[0].bytes[..]);
+    let texts: Vec<&str> = parts[..parts.len() - 1]
+        .iter()
+        .map(|p| p.disposition.as_str())
+        .collect();
+    assert!(texts.contains(&"form-data; name=\"seconds\""), "{texts:?}");
+    assert_eq!(i2v.payload[FILES_KEY][0]["name"], VIDEO_REFERENCE_PART);
+    assert_eq!(i2v.payload["seconds"], 4, "the payload keeps JSON values");
+    assert_eq!(i2v.inputs.len(), 1);
+    let t2v = &w.items[1];
+    assert_eq!(&*t2v.content_type, "application/json");
+    assert!(t2v.payload.get(FILES_KEY).is_none());
+    assert!(t2v.inputs.is_empty());
+    let body: Value = serde_json::from_slice(&t2v.body).unwrap();
+    assert_eq!(body["prompt"], "A fox in the snow");
 }

@@ -169,6 +169,21 @@ fn each_bad_reference_is_one_line_naming_the_row() {
     assert!(require_images("edits.jsonl", &rows[..1], "x").is_ok());
 }
 
+#[test]
+fn video_rows_take_one_reference_and_no_mask() {
+    let ok = [row(1, &["a.png"], None), row(2, &[], None)];
+    assert!(check_video_rows("v.jsonl", &ok).is_ok());
+    let two = [row(1, &[], None), row(3, &["a.png", "b.png"], None)];
+    let msg = check_video_rows("v.jsonl", &two).unwrap_err().to_string();
+    assert!(
+        msg.starts_with("v.jsonl:3: row names 2 images; image-to-video sends one"),
+        "{msg}"
+    );
+    let mask = [row(4, &["a.png"], Some("m.png"))];
+    let msg = check_video_rows("v.jsonl", &mask).unwrap_err().to_string();
+    assert!(msg.starts_with("v.jsonl:4: row has a \"mask\""), "{msg}");
+}
+
 fn spec(batch: usize, w: f64, wsd: f64, format: SyntheticFormat) -> SyntheticImages {
     SyntheticImages {
         width_mean: w,

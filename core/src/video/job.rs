@@ -195,6 +195,7 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
         Some(Err(f)) => {
             st.job.record.request_start_ns = f.timing.start_ns;
             st.job.record.stale_attempt_ns = f.timing.stale_attempt_ns;
+            st.job.record.upload_end_ns = f.timing.upload_end_ns;
             st.job.record.first_byte_ns = f.timing.first_byte_ns;
             st.status = f.status;
             let cancel = f.kind == crate::transport::FailureKind::Cancelled;
@@ -204,6 +205,8 @@ pub(crate) async fn execute<T: Transport, R: Runtime>(
     };
     st.job.record.request_start_ns = resp.timing.start_ns;
     st.job.record.stale_attempt_ns = resp.timing.stale_attempt_ns;
+    // An image-to-video submit uploads its reference: its Upload Time.
+    st.job.record.upload_end_ns = resp.timing.upload_end_ns;
     st.job.record.first_byte_ns = resp.timing.first_byte_ns;
     st.note(&resp);
     let at = resp.timing.end_ns;

@@ -1,5 +1,6 @@
 //! The image-edit flags of `imgperf profile` (AIPerf's `--image-*`):
-//! synthetic reference images, and whether exports keep their bytes.
+//! synthetic reference images (an edit's, or an image-to-video job's), and
+//! whether exports keep their bytes.
 
 use clap::Args;
 use imgperf_core::reference::synthetic::{SyntheticFormat, SyntheticImages};
@@ -8,15 +9,18 @@ use imgperf_core::reference::synthetic::{SyntheticFormat, SyntheticImages};
 /// `--image-height-mean/-stddev`, `--image-format`, `--export-input-images`.
 #[derive(Debug, Clone, Args)]
 pub struct EditArgs {
-    /// Reference images per edit request, when they are synthetic (no --input-file): sent as `image`
-    /// for 1, `image[]` for more.
+    /// Reference images per request, when they are synthetic (no --input-file) [default: 1 for
+    /// image_edit]. An edit sends them as `image` for 1, `image[]` for more. With video_generation,
+    /// --image-batch-size 1 (or an --image-width-mean / --image-height-mean) makes the run
+    /// image-to-video: each job uploads one synthetic reference as `input_reference`; without these
+    /// flags, or with 0, a synthetic video run is text-to-video.
     #[arg(
         long,
         alias = "batch-size-image",
-        default_value_t = 1,
+        value_name = "N",
         help_heading = "Image edits"
     )]
-    pub image_batch_size: usize,
+    pub image_batch_size: Option<usize>,
     /// Mean width in pixels of synthetic reference images (default 512). Sizes are drawn per image
     /// from a normal distribution, rounded, kept within 16..4096; --random-seed makes them reproducible.
     #[arg(long, help_heading = "Image edits")]
@@ -53,10 +57,26 @@ impl EditArgs {
             width_stddev: self.image_width_stddev,
             height_mean: self.image_height_mean.unwrap_or(512.0),
             height_stddev: self.image_height_stddev,
-            batch_size: self.image_batch_size,
+            batch_size: self.image_batch_size.unwrap_or(1),
             format: SyntheticFormat::parse(&self.image_format)?,
         };
         spec.validate()?;
         Ok(spec)
+    }
+
+    /// The synthetic references of a video run, if these flags ask for
+    /// image-to-video: `--image-batch-size 1`, or a width or height mean
+    /// given (batch size unset). One reference per job at most.
+    pub fn synthetic_video(&self) -> Result<Option<SyntheticImages>, String> {
+        let sized = self.image_width_mean.is_some() || self.image_height_mean.is_some();
+        match self.image_batch_size {
+            Some(0) => Ok(None),
+            Some(1) => self.synthetic().map(Some),
+            None if sized => self.synthetic().map(Some),
+            None => Ok(None),
+            Some(n) => Err(format!(
+                "--image-batch-size {n}: image-to-video sends one reference (input_reference) per job; use 1, or 0 for text-to-video"
+            )),
+        }
     }
 }

@@ -93,13 +93,19 @@ fn load_flags(args: &ProfileArgs) -> anyhow::Result<(Option<RateSpec>, Option<Ca
 }
 
 /// The image flags of an edit run: synthetic references without an input
-/// file (each flag checked by name), none with one.
+/// file (each flag checked by name), none with one. A video run has them
+/// only when the flags ask for image-to-video ([`EditArgs::synthetic_video`]).
+///
+/// [`EditArgs::synthetic_video`]: crate::cli::EditArgs::synthetic_video
 fn image_flags(args: &ProfileArgs, kind: EndpointKind) -> anyhow::Result<Option<SyntheticImages>> {
-    if !kind.is_edit() {
-        return Ok(None);
-    }
-    let spec = args.edit.synthetic().map_err(anyhow::Error::msg)?;
-    Ok(args.input_file.is_none().then_some(spec))
+    let spec = if kind.is_edit() {
+        Some(args.edit.synthetic().map_err(anyhow::Error::msg)?)
+    } else if kind.is_video() {
+        args.edit.synthetic_video().map_err(anyhow::Error::msg)?
+    } else {
+        None
+    };
+    Ok(spec.filter(|_| args.input_file.is_none()))
 }
 
 pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
@@ -200,7 +206,7 @@ pub(crate) fn validate(args: &ProfileArgs) -> anyhow::Result<Validated> {
 
 fn images_config(args: &ProfileArgs, v: &Validated) -> serde_json::Value {
     let mut out = json!({"validate_images": v.validate_images.name()});
-    if v.endpoint.kind.is_edit() {
+    if v.endpoint.kind.is_edit() || v.endpoint.kind.is_video() {
         out["export_input_images"] = json!(args.edit.export_input_images);
     }
     if let Some(s) = &v.synthetic_images {

@@ -1,5 +1,5 @@
-//! The reference images of an edit run, all in hand before the first
-//! request: an input file's rows loaded through core's
+//! The reference images of an edit run (or an image-to-video run), all in
+//! hand before the first request: an input file's rows loaded through core's
 //! [`load_references`] (paths read from disk relative to the file's folder,
 //! http(s) URLs fetched once with a GET, not timed), or synthetic ones
 //! planned and rendered by core and encoded here with the `image` crate on
@@ -8,9 +8,11 @@
 use crate::cli::ProfileArgs;
 use anyhow::Context;
 use bytes::Bytes;
+use imgperf_core::endpoint::EndpointKind;
 use imgperf_core::reference::synthetic::{synthetic_references, SyntheticImages};
 use imgperf_core::reference::{
-    load_references, require_images, ImageSource, ReferenceImage, References, RowReferences,
+    check_video_rows, load_references, require_images, ImageSource, ReferenceImage, References,
+    RowReferences,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,8 +23,11 @@ const URL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The references of every dataset entry: `rows` (one per input-file row)
 /// when there is an input file, else `entries` synthetic sets from `spec`.
+/// An edit needs them in every row; a video row takes one at most (rows
+/// without one stay text-to-video).
 pub(crate) async fn edit_references(
     args: &ProfileArgs,
+    kind: EndpointKind,
     synthetic: Option<&SyntheticImages>,
     rows: &[RowReferences],
     entries: usize,
@@ -30,7 +35,7 @@ pub(crate) async fn edit_references(
 ) -> anyhow::Result<Vec<References>> {
     let started = Instant::now();
     let refs = match (&args.input_file, synthetic) {
-        (Some(file), _) => from_file(args, file, rows).await?,
+        (Some(file), _) => from_file(args, kind, file, rows).await?,
         (None, Some(spec)) => synthetic_set(spec, entries, seed).await?,
         (None, None) => anyhow::bail!(
             "an edit run needs --input-file rows with \"image\", or synthetic reference images"
@@ -55,15 +60,20 @@ pub(crate) async fn edit_references(
 
 async fn from_file(
     args: &ProfileArgs,
+    kind: EndpointKind,
     file: &Path,
     rows: &[RowReferences],
 ) -> anyhow::Result<Vec<References>> {
     let name = file.display().to_string();
-    require_images(
-        &name,
-        rows,
-        "--endpoint-type image_edit needs a reference image in every row",
-    )?;
+    if kind.is_video() {
+        check_video_rows(&name, rows)?;
+    } else {
+        require_images(
+            &name,
+            rows,
+            "--endpoint-type image_edit needs a reference image in every row",
+        )?;
+    }
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let client = reqwest::Client::builder()
         .timeout(URL_TIMEOUT)
