@@ -345,7 +345,7 @@ pub fn find(tag: &str) -> Option<MetricDef> {
 /// arrived), `response_bytes` and `output_image_count`, then what its output
 /// tells (image times, partial images, downloads, bytes, megapixels, image
 /// latency, server figures; `inter_partial_image_latency` once per gap),
-/// and for a request that uploaded images (an edit) their count, bytes and
+/// and for a request that uploaded images (an edit, an image-to-video job) their count, bytes and
 /// megapixels and, where known, the upload time; a failed one only
 /// `error_isl` (when known).
 pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
@@ -360,6 +360,8 @@ pub fn record_metrics(rec: &RequestRecord) -> Vec<(MetricDef, f64)> {
     }
     if let Some(v) = &rec.output.video {
         video::record_metrics(rec, v, &mut out);
+        // An image-to-video job's reference, as an edit's.
+        input_metrics(rec, &mut out);
         return out;
     }
     if let (Some(w), Some(r)) = (rec.waiting_ms(), rec.receiving_ms()) {

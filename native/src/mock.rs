@@ -276,7 +276,10 @@ fn router(shared: Arc<Shared>) -> Router {
             post(handlers::edits).layer(DefaultBodyLimit::max(EDIT_BODY_LIMIT)),
         )
         .route("/v1/images/{id}/content", get(handlers::content))
-        .route("/v1/videos", post(video::submit))
+        .route(
+            "/v1/videos",
+            post(video::submit).layer(DefaultBodyLimit::max(EDIT_BODY_LIMIT)),
+        )
         .route("/v1/videos/{id}", get(video::status))
         .route("/v1/videos/{id}/content", get(video::content))
         .route("/v1/models", get(models))

@@ -33,18 +33,67 @@ impl Dialect {
     }
 }
 
-/// What the imitated model can do.
+/// What the imitated model can do, as SGLang's task types say it: a
+/// text-only model (`t2i`, `t2v`) rejects every reference image (an edit,
+/// an image-to-video job) with 400 `input_reference is not supported for
+/// T2I models.` (its task type named), and a model that needs an image
+/// (`i2i`, `i2v`) rejects every request without one with 400 `Served model
+/// with task type 'I2V' requires an 'image_path' input, but none was
+/// provided` (generations, and video jobs without `input_reference`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Task {
-    /// Both generations and edits.
+    /// Generations, edits, and video jobs with or without a reference.
     #[default]
     Any,
-    /// A text-to-image model: edits get 400 `input_reference is not
-    /// supported for T2I models.`
+    /// A text-to-image model: edits and video references get a 400.
     T2i,
-    /// An image-to-image (edit) model: generations get 400, as they have no
-    /// reference image.
+    /// An image-to-image (edit) model: generations, and video jobs without
+    /// a reference, get a 400.
     I2i,
+    /// A text-to-video model (Wan2.1-T2V): as t2i.
+    T2v,
+    /// An image-to-video model (Wan2.1-I2V): as i2i.
+    I2v,
+}
+
+impl Task {
+    /// SGLang's name of the task type (`T2I`, ...).
+    pub fn label(self) -> &'static str {
+        match self {
+            Task::Any => "ANY",
+            Task::T2i => "T2I",
+            Task::I2i => "I2I",
+            Task::T2v => "T2V",
+            Task::I2v => "I2V",
+        }
+    }
+
+    /// Whether a request with a reference image is refused.
+    pub fn refuses_references(self) -> bool {
+        matches!(self, Task::T2i | Task::T2v)
+    }
+
+    /// Whether a request without a reference image is refused.
+    pub fn requires_reference(self) -> bool {
+        matches!(self, Task::I2i | Task::I2v)
+    }
+
+    /// What a text-only model answers a reference image (SGLang's words).
+    pub fn refusal(self) -> String {
+        format!(
+            "input_reference is not supported for {} models.",
+            self.label()
+        )
+    }
+
+    /// What a model that needs an image answers a request without one
+    /// (SGLang's words).
+    pub fn missing_reference(self) -> String {
+        format!(
+            "Served model with task type '{}' requires an 'image_path' input, but none was provided",
+            self.label()
+        )
+    }
 }
 
 /// Which CORS headers the mock sends.
@@ -140,8 +189,9 @@ pub struct MockArgs {
     /// once and cached.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Server")]
     pub image_variants: u32,
-    /// What the model does: `any`, `t2i` (text-to-image: edits get a 400) or
-    /// `i2i` (image editing: generations get a 400).
+    /// What the model does: `any`; `t2i` or `t2v` (text only: edits and
+    /// video jobs with `input_reference` get a 400); `i2i` or `i2v` (needs
+    /// an image: generations and video jobs without a reference get a 400).
     #[arg(long, value_enum, default_value_t = Task::Any, help_heading = "Server")]
     pub task: Task,
 

@@ -10,8 +10,8 @@
 //! `{"detail":"Field 'image' or 'url' is required"}` and a non-image upload
 //! with a text/plain 500. OpenAI wants a mask to be a PNG of the first
 //! image's size and answers 400 to anything it cannot use; vLLM-Omni
-//! answers 400 too. `--task t2i` rejects every edit as a text-to-image model
-//! does (`input_reference is not supported for T2I models.`).
+//! answers 400 too. `--task t2i` (or `t2v`) rejects every edit as a
+//! text-only model does (`input_reference is not supported for T2I models.`).
 
 use std::sync::Arc;
 
@@ -29,8 +29,6 @@ use super::request::{coerce, parse_fields, Limits, Reject, Wanted};
 
 /// What SGLang answers an edit with no image.
 const NO_IMAGE_SGLANG: &str = "Field 'image' or 'url' is required";
-/// What a text-to-image model answers an edit.
-pub(crate) const T2I_MESSAGE: &str = "input_reference is not supported for T2I models.";
 
 /// Parse an edit form, check its images as the dialect does, and have the
 /// first image decoded (once per distinct upload) for the output.
@@ -58,8 +56,8 @@ pub(crate) async fn parse_edit(
             }
         }
     }
-    if task == Task::T2i {
-        return Err(Reject::status(400, T2I_MESSAGE, Some("image")));
+    if task.refuses_references() {
+        return Err(Reject::status(400, task.refusal(), Some("image")));
     }
     if images.is_empty() {
         return Err(match d {
@@ -99,7 +97,7 @@ pub(crate) async fn parse_edit(
 }
 
 /// An upload that is not a usable image: SGLang's unhandled 500, a 400 elsewhere.
-fn unusable(d: Dialect, why: &str) -> Reject {
+pub(crate) fn unusable(d: Dialect, why: &str) -> Reject {
     match d {
         Dialect::Sglang => Reject::status(500, "Internal Server Error", None),
         _ => Reject::invalid(

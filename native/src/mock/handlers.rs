@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::json;
 
-use super::args::{Dialect, Task};
+use super::args::Dialect;
 use super::body::Chunks;
 use super::bounded::Bounded;
 use super::dialect::{self, Image, Meta};
@@ -71,7 +71,7 @@ pub(crate) async fn generations(
 ) -> Response {
     let limits = &shared.limits;
     let parsed = async {
-        if shared.args.task == Task::I2i {
+        if shared.args.task.requires_reference() {
             let message = format!(
                 "{} requires an 'image_path' input: it edits images (send them to /v1/images/edits)",
                 shared.args.model

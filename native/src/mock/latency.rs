@@ -63,12 +63,14 @@ impl Model {
     }
 
     /// Service time of video job number `seq`: overhead + steps × step time
-    /// × frames × W·H/1024², with the same jitter and speedup as images.
+    /// × (frames × W·H + input pixels)/1024², with the same jitter and
+    /// speedup as images.
     pub(crate) fn video_service(
         &self,
         width: u32,
         height: u32,
         frames: u32,
+        input_pixels: u64,
         steps: Option<u32>,
         seq: u64,
     ) -> Duration {
@@ -76,7 +78,10 @@ impl Model {
             return fixed;
         }
         let steps = f64::from(steps.unwrap_or(self.video_steps));
-        let scale = f64::from(width) * f64::from(height) / REFERENCE_PIXELS * f64::from(frames);
+        // An image-to-video job's reference counts as much as one more frame of its pixels.
+        let scale = (f64::from(width) * f64::from(height) * f64::from(frames)
+            + input_pixels as f64)
+            / REFERENCE_PIXELS;
         let ms = self.video_overhead_ms + steps * self.video_step_ms * scale;
         Duration::from_secs_f64((ms * self.jitter_factor(seq) / self.speedup).max(0.0) / 1000.0)
     }

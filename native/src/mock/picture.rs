@@ -92,13 +92,7 @@ impl ImageCache {
     pub(crate) async fn get(&self, key: Key) -> anyhow::Result<Arc<Encoded>> {
         let reference = match key.reference {
             0 => None,
-            digest => {
-                let cell = self.references.peek(digest);
-                match cell.as_ref().and_then(|c| c.get()) {
-                    Some(Ok(img)) => Some(img.clone()),
-                    _ => anyhow::bail!("the reference image of this edit is no longer cached"),
-                }
-            }
+            digest => Some(self.reference(digest)?),
         };
         let cell = self.encoded.cell(key);
         let encoded = cell
@@ -118,7 +112,17 @@ impl ImageCache {
         Ok(encoded.clone())
     }
 
-    /// Decode an edit's reference image once per distinct upload; its
+    /// The decoded reference image of `digest` (remembered by
+    /// [`ImageCache::remember_reference`]).
+    pub(crate) fn reference(&self, digest: u64) -> anyhow::Result<Arc<RgbImage>> {
+        let cell = self.references.peek(digest);
+        match cell.as_ref().and_then(|c| c.get()) {
+            Some(Ok(img)) => Ok(img.clone()),
+            _ => anyhow::bail!("the reference image of this request is no longer cached"),
+        }
+    }
+
+    /// Decode an edit's (or image-to-video job's) reference image once per distinct upload; its
     /// digest (for [`Key::reference`]), or why it is not an image.
     pub(crate) async fn remember_reference(&self, bytes: Bytes) -> Result<u64, String> {
         let digest = super::edit::digest(&bytes);

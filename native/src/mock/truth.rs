@@ -2,7 +2,8 @@
 //! and `/metrics` scrapes aside), written when the request is over, with what the server saw: arrival, service start and
 //! end, response fully handed to the connection (epoch nanoseconds, like
 //! imgperf's own records), status, body bytes, fault and outcome, keyed by
-//! the client's `X-Request-ID`.
+//! the client's `X-Request-ID`; and the files it uploaded (`uploads`: an
+//! image-to-video job's `input_reference`, by size and sha256).
 
 use std::fs::File;
 use std::io::Write as _;
@@ -77,6 +78,8 @@ struct Progress {
     bytes: u64,
     written: Option<Instant>,
     complete: bool,
+    /// Files the request uploaded: part name, filename, content type, size, sha256.
+    uploads: Vec<serde_json::Value>,
 }
 
 /// One request's truth; the line is written when the last holder drops it.
@@ -105,6 +108,25 @@ impl TruthRecord {
     /// When the request held its generation slot.
     pub(crate) fn served(&self, served: Served) {
         self.lock().served = Some(served);
+    }
+
+    /// A file part the request uploaded (an image-to-video reference).
+    pub(crate) fn upload(
+        &self,
+        name: &str,
+        filename: Option<&str>,
+        content_type: Option<&str>,
+        bytes: &[u8],
+    ) {
+        use sha2::Digest as _;
+        let sha: String = sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.lock().uploads.push(json!({
+            "name": name, "filename": filename, "content_type": content_type,
+            "bytes": bytes.len(), "sha256": sha,
+        }));
     }
 
     pub(crate) fn add_bytes(&self, n: u64) {
@@ -144,6 +166,10 @@ impl Drop for TruthRecord {
             "fault": s.fault.map(FaultKind::name),
             "outcome": outcome,
         });
+        let mut line = line;
+        if !s.uploads.is_empty() {
+            line["uploads"] = json!(s.uploads);
+        }
         let mut text = line.to_string();
         text.push('\n');
         let mut file = self.log.file.lock().unwrap_or_else(|e| e.into_inner());

@@ -4,8 +4,14 @@
 //! images), `GET /v1/videos/{id}` reports its state, and
 //! `GET /v1/videos/{id}/content` serves its MP4 (`Range` gives 206).
 //!
+//! Image-to-video: a multipart submit's `input_reference` ([`form`]) is
+//! decoded once per distinct upload and the MP4 shows it, resized to the
+//! video's size, instead of the mock's scene; `--task t2i`/`t2v` refuse it
+//! and `i2i`/`i2v` refuse a job without it, in SGLang's words.
+//!
 //! Service time: (`--video-overhead-ms` + steps × `--video-step-ms` ×
-//! frames × W·H/1024²) × jitter ÷ `--speedup`, or `--latency-ms`. The
+//! (frames × W·H + the reference's pixels)/1024²) × jitter ÷ `--speedup`,
+//! or `--latency-ms`. The
 //! sglang dialect answers as SGLang 0.5.23 with Wan2.1: 832x480 by default,
 //! `seconds` 4 at 24 fps, 4k+1 frames in the MP4 (96 asked → 93), sizes
 //! rounded up to multiples of 16 in the MP4 while the job echoes the size
@@ -20,14 +26,14 @@
 //! `wrong-size` (half the size) spoil its content.
 
 mod encode;
+mod form;
 mod jobs;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -71,13 +77,12 @@ fn number(o: &Map<String, Value>, k: &str) -> Result<Option<f64>, String> {
     })
 }
 
-/// Read a submit body into what the job makes, as the dialect's server would.
-fn parse(shared: &Shared, body: &[u8]) -> Result<(Spec, Option<u32>), (String, &'static str)> {
+/// Read a submit's fields into what the job makes, as the dialect's server would.
+fn parse(
+    shared: &Shared,
+    obj: &Map<String, Value>,
+) -> Result<(Spec, Option<u32>), (String, &'static str)> {
     let d = shared.dialect;
-    let obj = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(o)) => o,
-        _ => return Err(("The request body must be a JSON object.".into(), "body")),
-    };
     let prompt = match obj.get("prompt") {
         Some(Value::String(p)) => p.clone(),
         _ => return Err(("Missing required parameter: 'prompt'.".into(), "prompt")),
@@ -111,11 +116,11 @@ fn parse(shared: &Shared, body: &[u8]) -> Result<(Spec, Option<u32>), (String, &
         ));
     }
     let bad = |k: &'static str| move |m: String| (m, k);
-    let seconds = number(&obj, "seconds")
+    let seconds = number(obj, "seconds")
         .map_err(bad("seconds"))?
         .unwrap_or(4.0);
-    let fps = number(&obj, "fps").map_err(bad("fps"))?.unwrap_or(24.0);
-    let asked = match number(&obj, "num_frames").map_err(bad("num_frames"))? {
+    let fps = number(obj, "fps").map_err(bad("fps"))?.unwrap_or(24.0);
+    let asked = match number(obj, "num_frames").map_err(bad("num_frames"))? {
         Some(n) => n.round(),
         None => (seconds * fps).round().max(1.0),
     };
@@ -126,7 +131,7 @@ fn parse(shared: &Shared, body: &[u8]) -> Result<(Spec, Option<u32>), (String, &
         ));
     }
     let asked = asked as u32;
-    let steps = number(&obj, "num_inference_steps")
+    let steps = number(obj, "num_inference_steps")
         .map_err(bad("num_inference_steps"))?
         .map(|s| s.round() as u32);
     let seed = obj.get("seed").and_then(Value::as_i64);
@@ -158,6 +163,7 @@ fn parse(shared: &Shared, body: &[u8]) -> Result<(Spec, Option<u32>), (String, &
             frames,
             fps_milli: (fps * 1000.0).round() as u32,
             variant: variant_for(&prompt, seed, shared.args.image_variants, 0),
+            reference: 0,
         },
     };
     Ok((spec, steps))
@@ -224,12 +230,12 @@ fn json_answer(status: StatusCode, v: &Value) -> Response {
         .into_response()
 }
 
-/// `POST /v1/videos`.
+/// `POST /v1/videos`: a JSON body, or a multipart form with `input_reference`.
 pub(crate) async fn submit(
     State(shared): State<Arc<Shared>>,
     record: Option<Extension<Arc<TruthRecord>>>,
     conn: Option<Extension<ConnControl>>,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let record = record.map(|r| r.0);
     let seq = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
@@ -254,10 +260,20 @@ pub(crate) async fn submit(
         }
         _ => {}
     }
-    let (mut spec, steps) = match parse(&shared, &body) {
+    let submitted = match form::read(d, request).await {
+        Ok(s) => s,
+        Err(r) => return dialect::reject(d, &r),
+    };
+    let (digest, input_pixels) =
+        match form::reference(&shared, submitted.reference.as_ref(), record.as_deref()).await {
+            Ok(r) => r,
+            Err(r) => return dialect::reject(d, &r),
+        };
+    let (mut spec, steps) = match parse(&shared, &submitted.fields) {
         Ok(p) => p,
         Err((message, param)) => return reject(d, message, param),
     };
+    spec.key.reference = digest;
     if fault == Some(FaultKind::WrongSize) {
         let k = &mut spec.key;
         (k.width, k.height) = ((k.width / 4).max(1) * 2, (k.height / 4).max(1) * 2);
@@ -271,14 +287,14 @@ pub(crate) async fn submit(
     let k = spec.key;
     let service = shared
         .model
-        .video_service(k.width, k.height, k.frames, steps, seq);
+        .video_service(k.width, k.height, k.frames, input_pixels, steps, seq);
     let job = Arc::new(Job::new(id, spec, fault, unix_now()));
     shared.videos.insert(job.clone());
     let answer = json_answer(StatusCode::OK, &job_json(d, &job, &Stage::Queued));
     // Its MP4 is made meanwhile (cached), so the content route only sends.
     tokio::spawn({
         let shared = shared.clone();
-        async move { shared.video_cache.get(k).await.map(drop) }
+        async move { shared.video_cache.get(k, &shared.cache).await.map(drop) }
     });
     // The job waits for a generation slot on its own task; the truth line
     // is written when its service ends (the record is held until then).
@@ -374,7 +390,7 @@ pub(crate) async fn content(
         }
         _ => return dialect::not_found(d, "Generation is still in-progress"),
     }
-    let mut mp4 = match shared.video_cache.get(job.spec.key).await {
+    let mut mp4 = match shared.video_cache.get(job.spec.key, &shared.cache).await {
         Ok(b) => b,
         Err(e) => {
             let body = json!({"error": {"message": format!("{e:#}"), "type": "server_error"}});

@@ -5,7 +5,8 @@
 //! entropy coding of residuals), every later frame a P picture whose
 //! macroblocks are all `P_Skip` (one `mb_skip_run`: a copy of the previous
 //! frame, a few bytes each). ffprobe, ffmpeg and browsers decode it; it
-//! shows the mock's sunset picture, still, for the whole duration.
+//! shows one picture, still, for the whole duration: the mock's sunset
+//! scene, or an image-to-video job's reference.
 //!
 //! Why not a crate: `openh264` compiles a C++ encoder (minutes of build on
 //! two cores, and a real encode of 96 720p frames per new video), and
@@ -14,7 +15,7 @@
 //! HunyuanVideo MP4 of that size weighs 1 to 5 MB) in milliseconds, and
 //! the MP4 boxes it needs are the ones core's reader already knows.
 
-use super::super::picture::render;
+use image::RgbImage;
 
 /// A bit writer for RBSPs (exp-Golomb codes, aligned byte runs).
 #[derive(Default)]
@@ -162,8 +163,7 @@ fn pps() -> Vec<u8> {
 }
 
 /// 4:2:0 planes of the picture, padded to whole macroblocks; samples in 1..=255.
-fn planes(g: Geometry, variant: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let img = render(g.width, g.height, variant, 0);
+fn planes(g: Geometry, img: &RgbImage) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let (pw, ph) = (g.mbw * 16, g.mbh * 16);
     let px = |x: u32, y: u32| img.get_pixel(x.min(g.width - 1), y.min(g.height - 1)).0;
     let clip = |v: i32| v.clamp(1, 255) as u8;
@@ -186,8 +186,8 @@ fn planes(g: Geometry, variant: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 }
 
 /// The IDR picture: every macroblock `I_PCM`.
-fn idr(g: Geometry, variant: u32) -> Vec<u8> {
-    let (yp, up, vp) = planes(g, variant);
+fn idr(g: Geometry, picture: &RgbImage) -> Vec<u8> {
+    let (yp, up, vp) = planes(g, picture);
     let (pw, cw) = ((g.mbw * 16) as usize, (g.mbw * 8) as usize);
     let mut b = Bits::default();
     b.ue(0); // first_mb_in_slice
@@ -341,8 +341,9 @@ fn moov(
 }
 
 /// An MP4 (`moov` first, so it plays while downloading) of `frames` frames
-/// of `width`×`height` (even numbers) at `fps`, showing picture `variant`.
-pub(crate) fn mp4(width: u32, height: u32, frames: u32, fps: f64, variant: u32) -> Vec<u8> {
+/// of `width`×`height` (even numbers) at `fps`, showing `picture` (of
+/// that size) for its whole duration.
+pub(crate) fn mp4(width: u32, height: u32, frames: u32, fps: f64, picture: &RgbImage) -> Vec<u8> {
     let g = Geometry {
         width,
         height,
@@ -352,7 +353,7 @@ pub(crate) fn mp4(width: u32, height: u32, frames: u32, fps: f64, variant: u32) 
     // Frame rate as timescale / delta, exact to 1/1000 fps.
     let (timescale, delta) = ((fps * 1000.0).round().max(1.0) as u32, 1000);
     let (sps, pps) = (sps(g, timescale, delta), pps());
-    let samples: Vec<Vec<u8>> = std::iter::once(idr(g, variant))
+    let samples: Vec<Vec<u8>> = std::iter::once(idr(g, picture))
         .chain((1..frames).map(|n| p_skip(g, n)))
         .collect();
     let sizes: Vec<u32> = samples.iter().map(|s| s.len() as u32 + 4).collect();
@@ -394,7 +395,13 @@ mod tests {
 
     #[test]
     fn core_reads_what_the_writer_wrote() {
-        let file = mp4(330, 190, 93, 24.0, 1);
+        let file = mp4(
+            330,
+            190,
+            93,
+            24.0,
+            &super::super::super::picture::render(330, 190, 1, 0),
+        );
         let f = imgperf_core::video::mp4::facts(&file).unwrap();
         assert_eq!(
             (f.width, f.height, f.frames, f.codec.as_str()),

@@ -13,7 +13,9 @@ use tokio::time::Instant;
 use super::super::bounded::Bounded;
 use super::super::faults::FaultKind;
 use super::super::latency::Served;
+use super::super::picture::{render, ImageCache};
 use super::encode;
+use image::imageops::{self, FilterType};
 
 /// Jobs remembered; the oldest is forgotten past this.
 const STORE_ENTRIES: usize = 10_000;
@@ -32,7 +34,8 @@ pub(crate) struct Spec {
     pub key: Key,
 }
 
-/// Which MP4: size, frames, rate (in thousandths) and picture variant.
+/// Which MP4: size, frames, rate (in thousandths) and picture variant, or
+/// for an image-to-video job the digest of its decoded reference (0 for none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub width: u32,
@@ -40,6 +43,7 @@ pub(crate) struct Key {
     pub frames: u32,
     pub fps_milli: u32,
     pub variant: u32,
+    pub reference: u64,
 }
 
 /// Where a job stands at some instant.
@@ -134,7 +138,7 @@ impl Jobs {
 }
 
 /// Encoded MP4s, shared by all jobs: same prompt, seed, size, frames and
-/// rate, same file, encoded once.
+/// rate (or same reference), same file, encoded once.
 pub(crate) struct Cache(Bounded<Key, Arc<OnceCell<Bytes>>>);
 
 impl Default for Cache {
@@ -144,14 +148,25 @@ impl Default for Cache {
 }
 
 impl Cache {
-    /// The MP4 of `key`, encoded on first use on the blocking pool.
-    pub(crate) async fn get(&self, key: Key) -> anyhow::Result<Bytes> {
+    /// The MP4 of `key`, encoded on first use on the blocking pool; an
+    /// image-to-video key's reference comes from `images` (remembered there
+    /// at submit).
+    pub(crate) async fn get(&self, key: Key, images: &ImageCache) -> anyhow::Result<Bytes> {
+        let reference = match key.reference {
+            0 => None,
+            digest => Some(images.reference(digest)?),
+        };
         let cell = self.0.get_or_insert_with(key, Default::default);
         let bytes = cell
             .get_or_try_init(|| async move {
                 let fps = f64::from(key.fps_milli) / 1000.0;
                 let task = tokio::task::spawn_blocking(move || {
-                    encode::mp4(key.width, key.height, key.frames, fps, key.variant)
+                    let (w, h) = (key.width, key.height);
+                    let picture = match reference {
+                        Some(img) => imageops::resize(&*img, w, h, FilterType::Triangle),
+                        None => render(w, h, key.variant, 0),
+                    };
+                    encode::mp4(w, h, key.frames, fps, &picture)
                 });
                 anyhow::Ok(Bytes::from(task.await.context("MP4 encoder task failed")?))
             })
