@@ -313,6 +313,10 @@ async fn synthetic_references_with_image_batch_size_1_and_text_to_video_without(
         "40",
         "--image-height-mean",
         "32",
+        "--export-level",
+        "raw",
+        "--export-input-images",
+        "--download-video-content",
     ]);
     let stdout = run_ok(&imgperf_async(dir.path(), &i2v_args(&url, &flags)).await);
     assert!(stdout.contains("Input Images (images)"), "{stdout}");
@@ -321,6 +325,25 @@ async fn synthetic_references_with_image_batch_size_1_and_text_to_video_without(
         assert_eq!(r["input_images"][0]["width"], 40);
         assert_eq!(r["input_images"][0]["height"], 32);
     }
+    // extract saves each job's reference (its bytes exported on request) and its MP4.
+    let raw = run_dir(dir.path()).join("profile_export_raw.jsonl");
+    let out = imgperf_async(dir.path(), &["extract", raw.to_str().unwrap(), "out"]).await;
+    run_ok(&out);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let inputs: Vec<&String> = names.iter().filter(|n| n.starts_with("input_")).collect();
+    assert_eq!(inputs.len(), 2, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".mp4")).count(),
+        2,
+        "{names:?}"
+    );
+    let saved = std::fs::read(dir.path().join("out").join(inputs[0])).unwrap();
+    let info = imgperf_core::images::probe(&saved).unwrap();
+    assert_eq!((info.width, info.height), (40, 32));
     // Without image flags a synthetic video run is text-to-video.
     let dir = workdir();
     let stdout = run_ok(&imgperf_async(dir.path(), &i2v_args(&url, &common)).await);
