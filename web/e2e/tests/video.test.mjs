@@ -1,13 +1,14 @@
 // Browser test: video jobs. The run page runs video_generation against
 // `imgperf serve-mock --cors` (fetch polling), shows the "Video Generation
 // Metrics" table and plays the MP4s in `<video>` cards; the CLI extracts the
-// browser's raw export; the viewer opens a CLI video run with the CLI's table.
+// browser's raw export; image-to-video jobs upload a picked reference; the
+// viewer opens a CLI video run with the CLI's table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, serveStatic, startMock, launch, openPage, screenshot, imgperf, runDir, parseConsoleTable, pageTable } from '../lib.mjs';
+import { ARTIFACTS, serveStatic, startMock, launch, openPage, screenshot, imgperf, runDir, parseConsoleTable, pageTable, png } from '../lib.mjs';
 
 /** Cards whose video is ready to play at this width. */
 async function videosShown(page, scope, n, width) {
@@ -58,6 +59,48 @@ test('run page: video jobs are polled, tabled and played; the CLI reads the expo
   const out = join(dir, 'extracted');
   imgperf(['extract', rawPath, out]);
   assert.equal(readdirSync(out).filter((f) => f.endsWith('.mp4')).length, 2);
+  assert.deepEqual(errors, []);
+});
+
+test('run page: image-to-video jobs upload a picked reference as input_reference', async (t) => {
+  const web = await serveStatic();
+  const mock = await startMock({ cors: true });
+  const browser = await launch();
+  t.after(async () => { await browser.close(); web.close(); mock.stop(); });
+  const { page, errors } = await openPage(browser, web.url);
+
+  await page.fill('#url', mock.url);
+  await page.fill('#model', 'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers');
+  await page.selectOption('#endpoint-type', 'video_generation');
+  assert.equal(await page.locator('#edit-references').count(), 0, 'text-to-video unless asked');
+  await page.check('#i2v');
+  await page.check('#refs-files');
+  await page.setInputFiles('#ref-files', [{ name: 'red.png', mimeType: 'image/png', buffer: png(64, 48, [230, 20, 20]) }]);
+  await page.fill('#prompts', 'The lantern sways\nThe lantern glows');
+  await page.fill('#size', '64x48');
+  await page.fill('#extra', '{"num_frames": 9, "fps": 8}');
+  await page.fill('#concurrency', '1');
+  await page.fill('#request-count', '2');
+  await page.click('#run');
+  await page.waitForFunction(() => document.querySelector('#progress')?.textContent.startsWith('2 / 2 done'), null, { timeout: 60_000 });
+  await videosShown(page, '.run-page', 2, 64);
+  assert.match(await page.textContent('.run-page table.metrics caption'), /Video Generation Metrics/);
+  const rows = await pageTable(page, '.run-page');
+  assert.equal(rows.get('Error Request Count (requests)')[0], '0.00');
+  assert.equal(rows.get('Input Images (images)')[0], '1.00');
+
+  const dir = join(ARTIFACTS, 'run-page-i2v-downloads');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('.downloads button:text-is("profile_export_raw.jsonl")')]);
+  const rawPath = join(dir, dl.suggestedFilename());
+  await dl.saveAs(rawPath);
+  const raw = readFileSync(rawPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  for (const line of raw) {
+    assert.equal(line.payload.files[0].name, 'input_reference');
+    assert.equal(line.payload.files[0].width, 64);
+  }
+  await screenshot(page, 'run-page-i2v');
   assert.deepEqual(errors, []);
 });
 

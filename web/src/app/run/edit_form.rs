@@ -1,4 +1,5 @@
-//! The form's reference images for an edit run: files picked from the
+//! The form's reference images for an edit run (or an image-to-video
+//! run, one per job): files picked from the
 //! computer (each prompt takes the next ones, in turn; they go to the run
 //! worker as blobs) or synthetic pictures (width, height, format), and how
 //! many go with each request. The upload time is not measured here: the
@@ -116,7 +117,7 @@ pub fn EditFieldset(fields: EditFields) -> impl IntoView {
     };
     view! {
         <fieldset id="edit-references">
-            <legend>"Reference images (image edits)"</legend>
+            <legend>"Reference images (image edits, image-to-video)"</legend>
             <div class="choice">
                 <label><input type="radio" name="ref-mode" id="refs-synthetic" prop:checked=move || f.synthetic.get() on:change=move |_| f.synthetic.set(true)/>" synthetic"</label>
                 <label><input type="radio" name="ref-mode" id="refs-files" prop:checked=move || !f.synthetic.get() on:change=move |_| f.synthetic.set(false)/>" from files"</label>

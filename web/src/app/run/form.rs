@@ -2,7 +2,8 @@
 //! path, response format and typical sizes that each accepts), target,
 //! model, endpoint type (images, edits, or video jobs), endpoint path, API
 //! key (a password field held in a signal only), prompts (one per line, or
-//! synthetic), an edit's reference images ([`super::edit_form`]), size,
+//! synthetic), an edit's reference images ([`super::edit_form`], also an
+//! image-to-video job's when its box is ticked), size,
 //! response format, quality (empty unless typed: servers
 //! disagree on its values), extra JSON, concurrency, request count and
 //! optional rate; with the browser's connection cap said next to the
@@ -57,6 +58,13 @@ pub fn RunFormView(
     let api_key = RwSignal::new(String::new());
     let kind = RwSignal::new("image_generation".to_owned());
     let edit_fields = EditFields::new();
+    // A video run with a reference image per job (image-to-video).
+    let i2v = RwSignal::new(false);
+    let uploads = move || {
+        let k = kind.get();
+        k == EndpointKind::ImageEdit.name()
+            || (k == EndpointKind::VideoGeneration.name() && i2v.get())
+    };
     let synthetic = RwSignal::new(false);
     let prompts = RwSignal::new(
         "A serene mountain landscape at sunset\nA futuristic city with flying cars\nA cute robot playing with a kitten".to_owned(),
@@ -102,9 +110,7 @@ pub fn RunFormView(
             }
         };
         let rate_text = rate.get_untracked();
-        let references = (kind.get_untracked() == EndpointKind::ImageEdit.name())
-            .then(|| edit_fields.read())
-            .transpose()?;
+        let references = untrack(uploads).then(|| edit_fields.read()).transpose()?;
         Ok(RunForm {
             references,
             url: url.get_untracked(),
@@ -203,7 +209,14 @@ pub fn RunFormView(
                     " count input tokens (GPT-2 tokenizer, 1.3 MB fetched on first use; synthetic prompts need it too)"
                 </label>
             </fieldset>
-            <Show when=move || kind.get() == EndpointKind::ImageEdit.name()>
+            <Show when=move || kind.get() == EndpointKind::VideoGeneration.name()>
+                <label class="choice">
+                    <input type="checkbox" id="i2v" prop:checked=move || i2v.get()
+                        on:change=move |ev| i2v.set(event_target_checked(&ev))/>
+                    " image-to-video: each job uploads one reference image (input_reference)"
+                </label>
+            </Show>
+            <Show when=uploads>
                 <EditFieldset fields=edit_fields/>
             </Show>
             <fieldset>

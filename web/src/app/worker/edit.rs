@@ -1,4 +1,4 @@
-//! An edit run in the worker: its reference images, the picked files
+//! An edit run (or an image-to-video run) in the worker: its reference images, the picked files
 //! (blobs posted with the form) or synthetic ones, loaded and checked by
 //! core ([`load_references`], [`synthetic_references`]: synthetic pixels
 //! from core, encoded with an `OffscreenCanvas`), the workload of
@@ -118,6 +118,11 @@ pub async fn edit_run(
 ) -> Result<(Workload, HashMap<String, InputPreview>), String> {
     if r.per_request == 0 {
         return Err("Images per request must be at least 1.".into());
+    }
+    if endpoint.kind.is_video() && r.per_request != 1 {
+        return Err(
+            "Image-to-video sends one reference image per job: set Images per request to 1.".into(),
+        );
     }
     let refs = match &r.synthetic {
         None => from_files(r, files, specs.len()).await?,

@@ -202,7 +202,7 @@ pub async fn prepare(f: &RunForm, files: Vec<web_sys::Blob>) -> Result<Prepared,
         })
         .collect();
     let (mut workload, inputs) = match (&f.references, kind.is_edit()) {
-        (Some(r), true) => {
+        (Some(r), _) if kind.is_edit() || kind.is_video() => {
             post(&FromWorker::Preparing {
                 what: "Preparing the reference images…".into(),
             });
