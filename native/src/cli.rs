@@ -74,7 +74,8 @@ pub struct ProfileArgs {
     /// Endpoint type: `image_generation` (OpenAI Images API, JSON), `image_edit` (POST
     /// /v1/images/edits, multipart/form-data with reference images; see "Image edits") or
     /// `video_generation` (OpenAI Videos API: each request a job submitted, polled to its end, its
-    /// MP4 fetched and checked).
+    /// MP4 fetched and checked; a job with a reference image is image-to-video, its submit
+    /// multipart/form-data with the file part `input_reference`).
     #[arg(long, default_value = "image_generation", help_heading = "Endpoint")]
     pub endpoint_type: String,
     /// Path override for the endpoint (default /v1/images/generations, /v1/images/edits for
@@ -120,7 +121,8 @@ pub struct ProfileArgs {
     pub extra_inputs: Vec<String>,
     /// JSONL prompts file: one `{"text": ...}` or `{"texts": [...]}` per line, optional `extra` object;
     /// for image_edit also `image` (or `images`: a list) and optional `mask`, each a path (relative to
-    /// this file's folder), an http(s) URL (fetched once before the run) or a data: URI.
+    /// this file's folder), an http(s) URL (fetched once before the run) or a data: URI; for
+    /// video_generation an optional `image` (one), which makes that job image-to-video.
     #[arg(long, help_heading = "Input")]
     pub input_file: Option<PathBuf>,
     /// Format of --input-file.
