@@ -246,10 +246,10 @@ async fn a_text_to_image_model_rejects_edits_and_an_edit_model_generations() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     let v: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
-    assert!(v["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("requires an 'image_path' input"));
+    assert_eq!(
+        v["error"]["message"],
+        "Served model with task type 'I2I' requires an 'image_path' input, but none was provided"
+    );
     s.shutdown().await;
 }
 

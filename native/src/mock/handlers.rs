@@ -72,10 +72,7 @@ pub(crate) async fn generations(
     let limits = &shared.limits;
     let parsed = async {
         if shared.args.task.requires_reference() {
-            let message = format!(
-                "{} requires an 'image_path' input: it edits images (send them to /v1/images/edits)",
-                shared.args.model
-            );
+            let message = shared.args.task.missing_reference();
             return Err(Reject::status(400, message, Some("image")));
         }
         request::parse_json(&body, limits)
