@@ -210,11 +210,14 @@ pub fn RunFormView(
                 </label>
             </fieldset>
             <Show when=move || kind.get() == EndpointKind::VideoGeneration.name()>
-                <label class="choice">
-                    <input type="checkbox" id="i2v" prop:checked=move || i2v.get()
-                        on:change=move |ev| i2v.set(event_target_checked(&ev))/>
-                    " image-to-video: each job uploads one reference image (input_reference)"
-                </label>
+                <fieldset>
+                    <legend>"Video"</legend>
+                    <label class="choice">
+                        <input type="checkbox" id="i2v" prop:checked=move || i2v.get()
+                            on:change=move |ev| i2v.set(event_target_checked(&ev))/>
+                        " image-to-video: each job uploads one reference image (input_reference)"
+                    </label>
+                </fieldset>
             </Show>
             <Show when=uploads>
                 <EditFieldset fields=edit_fields/>
