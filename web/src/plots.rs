@@ -178,6 +178,15 @@ impl Frame {
     }
 }
 
+/// One named line series: an SVG path `d` stroked in `color`, unfilled.
+fn line_path(o: &mut String, name: &str, d: &str, color: &str, width: f32) {
+    let _ = write!(
+        o,
+        r##"<path class="series" data-name="{}" d="{d}" fill="none" stroke="{color}" stroke-width="{width}"/>"##,
+        esc(name)
+    );
+}
+
 fn legend(o: &mut String, series: &[Series<'_>]) {
     if series.len() < 2 {
         return;
@@ -357,12 +366,7 @@ pub fn throughput_over_time(series: &[Series<'_>]) -> String {
                 frame.sy(*v)
             );
         }
-        let _ = write!(
-            o,
-            r##"<path class="series" data-name="{n}" d="{d}" fill="none" stroke="{c}" stroke-width="2"/>"##,
-            n = esc(s.name),
-            c = s.color
-        );
+        line_path(&mut o, s.name, &d, s.color, 2.0);
     }
     legend(&mut o, series);
     o.push_str("</svg>");

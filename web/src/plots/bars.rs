@@ -3,7 +3,7 @@
 //! side in their colours; and the sweep plot, throughput against latency
 //! with one marker per point of the grid.
 
-use super::{empty, esc, legend, Frame};
+use super::{empty, esc, legend, line_path, Frame};
 use imgperf_core::metrics::SizeSummary;
 use std::fmt::Write;
 
@@ -128,11 +128,7 @@ pub fn sweep_curve(points: &[SweepPoint]) -> String {
                 )
             })
             .collect();
-        let _ = write!(
-            o,
-            r##"<path class="series" data-name="{stat}" d="{}" fill="none" stroke="{color}" stroke-width="2"/>"##,
-            d.join(" ")
-        );
+        line_path(&mut o, stat, &d.join(" "), color, 2.0);
         for p in points {
             let _ = write!(
                 o,

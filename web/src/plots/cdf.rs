@@ -2,7 +2,7 @@
 //! finished within each latency, as a step line (percentiles read off the
 //! y axis: the p50 where the line crosses 50%).
 
-use super::{empty, esc, legend, ok_latencies, Frame, Series};
+use super::{empty, legend, line_path, ok_latencies, Frame, Series};
 use std::fmt::Write;
 
 /// Steps drawn per series at most (the sorted values are sampled evenly).
@@ -53,12 +53,7 @@ pub fn latency_cdf(series: &[Series<'_>]) -> String {
             );
             i = j + 1;
         }
-        let _ = write!(
-            o,
-            r##"<path class="series" data-name="{n}" d="{d}" fill="none" stroke="{c}" stroke-width="2"/>"##,
-            n = esc(s.name),
-            c = s.color
-        );
+        line_path(&mut o, s.name, &d, s.color, 2.0);
     }
     legend(&mut o, series);
     o.push_str("</svg>");

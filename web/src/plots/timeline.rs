@@ -3,7 +3,7 @@
 //! same x range (seconds since the run's first request), so they line up
 //! one above the other. A failed scrape breaks its line.
 
-use super::{empty, esc, legend, Frame, Series, PALETTE};
+use super::{empty, legend, line_path, Frame, Series, PALETTE};
 use crate::model::Point;
 use imgperf_core::telemetry::timeline::{Timeline, Track};
 use std::fmt::Write;
@@ -51,12 +51,7 @@ fn lines_panel(
             let _ = write!(d, "{cmd}{sx:.1} {:.1} ", frame.sy(*v));
             pen_down = true;
         }
-        let _ = write!(
-            o,
-            r##"<path class="series" data-name="{n}" d="{d}" fill="none" stroke="{c}" stroke-width="1.5"/>"##,
-            n = esc(&t.name),
-            c = PALETTE[i % PALETTE.len()]
-        );
+        line_path(&mut o, &t.name, &d, PALETTE[i % PALETTE.len()], 1.5);
     }
     let names: Vec<Series<'_>> = tracks
         .iter()
