@@ -8,19 +8,13 @@
 mod common;
 mod imgtest;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use common::*;
 use imgperf::mock::{Dialect, FaultAt, MockArgs, MockServer, Task};
 use imgperf_core::images::ImageFormat;
 use imgtest::*;
 use serde_json::Value;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 const DIALECTS: [Dialect; 3] = [Dialect::Openai, Dialect::Sglang, Dialect::VllmOmni];
 
@@ -195,27 +189,9 @@ async fn synthetic_references_batch_1_and_3_in_every_dialect() {
     }
 }
 
-/// A static server for reference URLs: `/ref.png` (counted), 404 elsewhere.
-async fn reference_server(png: Vec<u8>) -> (String, Arc<AtomicUsize>) {
-    let gets = Arc::new(AtomicUsize::new(0));
-    let app = Router::new()
-        .route(
-            "/ref.png",
-            get(
-                |State((png, gets)): State<(Arc<Vec<u8>>, Arc<AtomicUsize>)>| async move {
-                    gets.fetch_add(1, Ordering::SeqCst);
-                    ([("content-type", "image/png")], png.to_vec())
-                },
-            ),
-        )
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not here").into_response() })
-        .with_state((Arc::new(png), gets.clone()));
-    (serve(app).await, gets)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn input_file_with_path_url_data_uri_and_mask_in_every_dialect() {
-    let (refs_url, gets) = reference_server(encode(ImageFormat::Png, 80, 60)).await;
+    let (refs_url, gets) = reference_server("/ref.png", encode(ImageFormat::Png, 80, 60)).await;
     let dir = workdir();
     // The input file sits in a sub-folder: paths are relative to it, not to the cwd.
     let sub = dir.path().join("data");
@@ -409,7 +385,7 @@ async fn a_servers_400_for_an_edit_is_recorded_with_its_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bad_input_is_one_line_naming_the_row_or_flag_before_any_request() {
-    let (refs_url, _) = reference_server(encode(ImageFormat::Png, 8, 8)).await;
+    let (refs_url, _) = reference_server("/ref.png", encode(ImageFormat::Png, 8, 8)).await;
     let server = mock(dialect(Dialect::Openai)).await;
     let url = server.base_url();
     let dir = workdir();

@@ -14,19 +14,13 @@ mod videotest;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use base64::Engine as _;
 use common::*;
 use image::{ExtendedColorType, ImageEncoder, RgbImage};
 use imgperf::mock::{Dialect, MockArgs, MockServer, Task};
-use imgtest::{b64, metric, records_in_order, run_dir, serve};
+use imgtest::{b64, metric, records_in_order, reference_server, run_dir};
 use serde_json::{json, Value};
 use sha2::Digest as _;
 use videotest::*;
@@ -50,24 +44,6 @@ fn sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// A static server for reference URLs: `/red.png` (counted), 404 elsewhere.
-async fn reference_server(png: Vec<u8>) -> (String, Arc<AtomicUsize>) {
-    let gets = Arc::new(AtomicUsize::new(0));
-    let app = Router::new()
-        .route(
-            "/red.png",
-            get(
-                |State((png, gets)): State<(Arc<Vec<u8>>, Arc<AtomicUsize>)>| async move {
-                    gets.fetch_add(1, Ordering::SeqCst);
-                    ([("content-type", "image/png")], png.to_vec())
-                },
-            ),
-        )
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not here").into_response() })
-        .with_state((Arc::new(png), gets.clone()));
-    (serve(app).await, gets)
 }
 
 /// A video run's command line (image-to-video model name) with `extra` flags.
@@ -130,7 +106,7 @@ async fn references_by_path_url_and_data_uri_in_both_dialects() {
     let red = solid_png(RED, 64, 48);
     let blue = solid_png(BLUE, 40, 30);
     let green = solid_png(GREEN, 24, 24);
-    let (refs_url, gets) = reference_server(red.clone()).await;
+    let (refs_url, gets) = reference_server("/red.png", red.clone()).await;
     let dir = workdir();
     // The input file sits in a sub-folder: paths are relative to it.
     let sub = dir.path().join("data");
@@ -444,7 +420,7 @@ async fn a_text_to_video_model_refuses_a_reference_and_an_image_to_video_model_n
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bad_reference_is_one_line_before_any_request() {
-    let (refs_url, _) = reference_server(solid_png(RED, 8, 8)).await;
+    let (refs_url, _) = reference_server("/red.png", solid_png(RED, 8, 8)).await;
     let server = MockServer::start(&mock(Dialect::Openai, 5.0))
         .await
         .unwrap();

@@ -2,12 +2,18 @@
 //! small axum server on 127.0.0.1, and reading a run's records and summary.
 #![allow(dead_code)]
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
 use axum::Router;
 use base64::Engine as _;
 use image::{ExtendedColorType, ImageEncoder, RgbImage};
 use imgperf_core::images::ImageFormat;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// A real image of `w`×`h` in `format`.
 pub fn encode(format: ImageFormat, w: u32, h: u32) -> Vec<u8> {
@@ -38,10 +44,26 @@ pub fn b64(bytes: &[u8]) -> String {
 
 /// Serve `app` on 127.0.0.1 (any port); returns the base URL.
 pub async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+    crate::common::serve_app(app).await
+}
+
+/// A static server for reference-image URLs: `path` answers `png` (its GETs
+/// counted), anything else 404. Its base URL and the count.
+pub async fn reference_server(path: &str, png: Vec<u8>) -> (String, Arc<AtomicUsize>) {
+    let gets = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            path,
+            get(
+                |State((png, gets)): State<(Arc<Vec<u8>>, Arc<AtomicUsize>)>| async move {
+                    gets.fetch_add(1, Ordering::SeqCst);
+                    ([("content-type", "image/png")], png.to_vec())
+                },
+            ),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not here").into_response() })
+        .with_state((Arc::new(png), gets.clone()));
+    (serve(app).await, gets)
 }
 
 /// The only run directory under `dir/artifacts`.
