@@ -28,30 +28,47 @@ fn mock_args(truth: &Path) -> MockArgs {
 }
 
 async fn profile(dir: &Path, url: &str, concurrency: usize, count: u64) -> (Vec<Value>, Value) {
+    profile_with(dir, url, concurrency, count, &[]).await
+}
+
+async fn profile_with(
+    dir: &Path,
+    url: &str,
+    concurrency: usize,
+    count: u64,
+    load: &[&str],
+) -> (Vec<Value>, Value) {
     let (c, n) = (concurrency.to_string(), count.to_string());
+    let mut args = vec![
+        "profile",
+        "--url",
+        url,
+        "--model",
+        "m",
+        "--concurrency",
+        &c,
+        "--request-count",
+        &n,
+    ];
+    args.extend_from_slice(load);
     let out = imgperf_async(
         dir,
         &[
-            "profile",
-            "--url",
-            url,
-            "--model",
-            "m",
-            "--concurrency",
-            &c,
-            "--request-count",
-            &n,
-            "--extra-inputs",
-            "size:64x64",
-            "--synthetic-input-tokens-mean",
-            "8",
-            "--random-seed",
-            "5",
-            "--ui",
-            "none",
-            "--artifact-dir",
-            "artifacts",
-        ],
+            args.as_slice(),
+            &[
+                "--extra-inputs",
+                "size:64x64",
+                "--synthetic-input-tokens-mean",
+                "8",
+                "--random-seed",
+                "5",
+                "--ui",
+                "none",
+                "--artifact-dir",
+                "artifacts",
+            ],
+        ]
+        .concat(),
     )
     .await;
     let (stdout, stderr) = text(&out);
@@ -187,12 +204,19 @@ async fn a_reused_connection_is_retried_once_and_no_more() {
     // second request goes out on the reused connection, meets `close`, and is
     // sent again on a fresh one, which meets `close` again: that failure
     // stands. The server saw it twice, never three times.
+    //
+    // Requests go out 50 ms apart: a closed loop sends the next request the
+    // moment the last answer is read, and the connection pool may not have
+    // taken the finished connection back by then, so the second request
+    // could open a fresh connection instead (then nothing is reused and its
+    // failure rightly stands; CI on a 2-core machine met that race once).
     let dir = tempfile::tempdir().unwrap();
     let truth_path = dir.path().join("truth.jsonl");
     let mut args = mock_args(&truth_path);
     args.fault_at = vec!["close:2-3".parse::<FaultAt>().unwrap()];
     let server = MockServer::start(&args).await.unwrap();
-    let (records, summary) = profile(dir.path(), &server.base_url(), 1, 4).await;
+    let paced = ["--request-rate", "20", "--request-rate-mode", "constant"];
+    let (records, summary) = profile_with(dir.path(), &server.base_url(), 1, 4, &paced).await;
     server.shutdown().await;
     let failed: Vec<&Value> = records.iter().filter(|r| !r["error"].is_null()).collect();
     assert_eq!(failed.len(), 1, "{records:?}");
