@@ -90,6 +90,18 @@ export async function openPage(browser, url) {
   return { page, errors };
 }
 
+/** The app served statically, `imgperf serve-mock` (`mockOptions` as for
+ * `startMock`) and a browser on the app's page, all closed when test `t`
+ * ends. */
+export async function runPageAgainstMock(t, mockOptions) {
+  const web = await serveStatic();
+  const mock = await startMock(mockOptions);
+  const browser = await launch();
+  t.after(async () => { await browser.close(); web.close(); mock.stop(); });
+  const { page, errors } = await openPage(browser, web.url);
+  return { web, mock, browser, page, errors };
+}
+
 export async function screenshot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });

@@ -2,14 +2,10 @@
 // message (the browser's opaque "Failed to fetch"), naming what to check.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveStatic, startMock, launch, openPage, screenshot, pageTable } from '../lib.mjs';
+import { runPageAgainstMock, screenshot, pageTable } from '../lib.mjs';
 
 test('run page: a server without CORS gives the CORS message', async (t) => {
-  const web = await serveStatic();
-  const mock = await startMock({ cors: false });
-  const browser = await launch();
-  t.after(async () => { await browser.close(); web.close(); mock.stop(); });
-  const { page } = await openPage(browser, web.url);
+  const { mock, page } = await runPageAgainstMock(t, { cors: false });
 
   await page.fill('#url', mock.url);
   await page.fill('#model', 'mock-image-model');

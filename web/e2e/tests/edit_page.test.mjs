@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveStatic, startMock, launch, openPage, screenshot, imgperf, runDir, pageTable, png } from '../lib.mjs';
+import { runPageAgainstMock, serveStatic, launch, openPage, screenshot, imgperf, runDir, pageTable, png } from '../lib.mjs';
 
 async function fillEdit(page, mock, prompts, count) {
   await page.fill('#url', mock.url);
@@ -36,11 +36,7 @@ async function pairsShown(page, scope, n, inputWidth, outputWidth) {
 }
 
 test('run page: edits with synthetic and picked reference images, inputs beside outputs', async (t) => {
-  const web = await serveStatic();
-  const mock = await startMock({ cors: true });
-  const browser = await launch();
-  t.after(async () => { await browser.close(); web.close(); mock.stop(); });
-  const { page, errors } = await openPage(browser, web.url);
+  const { mock, page, errors } = await runPageAgainstMock(t, { cors: true });
 
   // Synthetic references: the page renders and encodes them (a canvas).
   await fillEdit(page, mock, ['Make the background a sunset', 'Add snow to the trees', 'Make it night'], 3);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, serveStatic, startMock, launch, openPage, screenshot, imgperf, pageTable } from '../lib.mjs';
+import { ARTIFACTS, runPageAgainstMock, screenshot, imgperf, pageTable } from '../lib.mjs';
 
 const SECRET = 'sk-e2e-secret-key-123';
 
@@ -17,11 +17,7 @@ async function save(page, buttonText, dir) {
 }
 
 test('run page: 3 requests against serve-mock --cors show 3 images, the table, and CLI-format downloads', async (t) => {
-  const web = await serveStatic();
-  const mock = await startMock({ cors: true });
-  const browser = await launch();
-  t.after(async () => { await browser.close(); web.close(); mock.stop(); });
-  const { page, errors } = await openPage(browser, web.url);
+  const { mock, page, errors } = await runPageAgainstMock(t, { cors: true });
 
   await page.fill('#url', mock.url);
   await page.fill('#model', 'mock-image-model');

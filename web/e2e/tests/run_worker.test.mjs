@@ -8,23 +8,19 @@
 // sends (the page's thread doing the work: 30 ms on average) misses them all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveStatic, startMock, launch, openPage, screenshot, waitTable } from '../lib.mjs';
+import { runPageAgainstMock, screenshot, waitTable } from '../lib.mjs';
 
 const COUNT = 30;
 
 const ms = (cell) => Number(cell.replace(/,/g, ''));
 
 test('run page: the worker keeps schedule lag p99 <= 5 ms and the page responsive', async (t) => {
-  const web = await serveStatic();
-  const mock = await startMock({ cors: true, latencyMs: 30 });
-  const browser = await launch();
-  t.after(async () => { await browser.close(); web.close(); mock.stop(); });
+  const { mock, page, errors } = await runPageAgainstMock(t, { cors: true, latencyMs: 30 });
   // The mock makes its 512x512 images on the first request for that size:
   // let it, before the measured runs (a server warm-up, not client lag).
   const warm = await fetch(`${mock.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ prompt: 'warm-up', model: 'm', size: '512x512', response_format: 'b64_json' }) });
   assert.equal(warm.status, 200);
-  const { page, errors } = await openPage(browser, web.url);
   await page.evaluate(() => {
     window.__inputDelays = [];
     document.addEventListener('click', (e) => window.__inputDelays.push(performance.now() - e.timeStamp), true);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, serveStatic, startMock, launch, openPage, screenshot, imgperf, runDir, parseConsoleTable, pageTable, png } from '../lib.mjs';
+import { ARTIFACTS, runPageAgainstMock, serveStatic, launch, openPage, screenshot, imgperf, runDir, parseConsoleTable, pageTable, png } from '../lib.mjs';
 
 /** Cards whose video is ready to play at this width. */
 async function videosShown(page, scope, n, width) {
@@ -17,11 +17,7 @@ async function videosShown(page, scope, n, width) {
 }
 
 test('run page: video jobs are polled, tabled and played; the CLI reads the export', async (t) => {
-  const web = await serveStatic();
-  const mock = await startMock({ cors: true });
-  const browser = await launch();
-  t.after(async () => { await browser.close(); web.close(); mock.stop(); });
-  const { page, errors } = await openPage(browser, web.url);
+  const { mock, page, errors } = await runPageAgainstMock(t, { cors: true });
 
   await page.fill('#url', mock.url);
   await page.fill('#model', 'mock-video-model');
@@ -63,11 +59,7 @@ test('run page: video jobs are polled, tabled and played; the CLI reads the expo
 });
 
 test('run page: image-to-video jobs upload a picked reference as input_reference', async (t) => {
-  const web = await serveStatic();
-  const mock = await startMock({ cors: true });
-  const browser = await launch();
-  t.after(async () => { await browser.close(); web.close(); mock.stop(); });
-  const { page, errors } = await openPage(browser, web.url);
+  const { mock, page, errors } = await runPageAgainstMock(t, { cors: true });
 
   await page.fill('#url', mock.url);
   await page.fill('#model', 'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers');
